@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Why: the CLI entry point: builds the command tree, and is the one place that catches
+// errors, maps them to exit codes and calls process.exit.
+import { Command, CommanderError } from 'commander';
+import { commands } from './commands/index.js';
+import { MakeIsoError, ExitCode } from '../errors.js';
+import { version } from '../version.js';
+import type { Cli } from './context.js';
+import type { ProgressEvent } from '../progress.js';
+
+function plainProgress(e: ProgressEvent): void {
+  if (e.kind === 'progress') return;
+  if (e.message) process.stderr.write(`${e.kind === 'warn' ? 'warning: ' : ''}${e.message}\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const cli: Cli = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+    progress: plainProgress,
+    isTTY: Boolean(process.stdout.isTTY && process.stdin.isTTY),
+  };
+  const program = new Command('make-iso')
+    .description(
+      'Turn an Edge Microvisor Bootkit release into a bootable hybrid installer ISO for an ' +
+        'Edge Microvisor Toolkit Standalone Node, and write it to USB media.',
+    )
+    .version(version, '-V, --version', 'print the make-iso version')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  for (const register of commands) register(program, cli);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are "errors" to commander; they already printed.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return ExitCode.ok;
+      }
+      return ExitCode.badInput;
+    }
+    if (err instanceof MakeIsoError) {
+      cli.err(`make-iso: ${err.message}`);
+      if (process.env.MAKE_ISO_DEBUG && err.stack) cli.err(err.stack);
+      return err.exitCode;
+    }
+    cli.err(`make-iso: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return ExitCode.internal;
+  }
+  return exitCode;
+}
+
+process.exitCode = await main(process.argv.slice(2));
