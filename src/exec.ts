@@ -85,3 +85,43 @@ export async function hasTool(file: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Runs a tool and hands each line it writes to stderr (and stdout) to `onLine` as it comes,
+ * for tools that report progress there (xorriso). Keeps the last lines for error messages.
+ */
+export async function runWithLines(
+  file: string,
+  args: readonly string[],
+  onLine: (line: string) => void,
+  opts: RunOptions = {},
+): Promise<void> {
+  const proc = execa(file, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    cancelSignal: opts.cancelSignal,
+    timeout: opts.timeoutMs,
+    all: true,
+    buffer: false,
+    stdin: 'ignore',
+  });
+  const last: string[] = [];
+  let pending = '';
+  proc.all?.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const lines = pending.split(/\r?\n/);
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      last.push(line);
+      if (last.length > 20) last.shift();
+      onLine(line);
+    }
+  });
+  try {
+    await proc;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (e.code === 'ENOENT') throw new MissingToolError(file, packageForTool(file));
+    throw new ToolError([file, ...args].join(' '), e.exitCode, tail(last.join('\n')), { cause: err });
+  }
+}

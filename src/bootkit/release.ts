@@ -1,0 +1,106 @@
+// Why: turns what the user gives (a bootkit release tar.gz, or a kernel and an initramfs)
+// into verified kernel + initramfs paths, with clear errors when it is not a bootkit.
+import { basename, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { UserError, inContext } from '../errors.js';
+import { run } from '../exec.js';
+import { verifyFile } from '../io/hash.js';
+
+export type BootkitSource = { archive: string } | { kernel: string; initramfs: string };
+
+export interface Bootkit {
+  kernel: string;
+  initramfs: string;
+  kernelName: string;
+  initramfsName: string;
+  kernelVersion: string;
+  /** What the user gave: the release archive name, or the two file names. */
+  sourceName: string;
+  /** sha256 of the release archive, or of kernel+initramfs joined as `k:i`. */
+  sourceSha256: string;
+  kernelSha256?: string;
+  initramfsSha256?: string;
+  checkedAgainst?: string;
+}
+
+const KERNEL_RE = /^(?:vmlinuz|bzImage)(?:-(.+))?$/;
+const INITRAMFS_RE = /^(?:initramfs|initrd)(?:-(.+?))?(?:\.img)?$/;
+
+/** Picks the kernel and initramfs among an archive's member paths (pure). */
+export function pickBootkitMembers(members: string[]): { kernel: string; initramfs: string } {
+  const files = members.filter((m) => !m.endsWith('/'));
+  const kernels = files.filter((m) => KERNEL_RE.test(basename(m)));
+  const initrds = files.filter((m) => INITRAMFS_RE.test(basename(m)));
+  if (kernels.length === 0 || initrds.length === 0) {
+    const missing = [
+      kernels.length === 0 ? 'a kernel (vmlinuz-*)' : '',
+      initrds.length === 0 ? 'an initramfs (initramfs-*)' : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    throw new UserError(
+      `not a bootkit release: it holds no ${missing}; give the release tar.gz or --kernel and --initramfs`,
+    );
+  }
+  if (kernels.length > 1 || initrds.length > 1) {
+    throw new UserError(
+      `the release holds several kernels or initramfs images (${[...kernels, ...initrds].join(', ')}); give --kernel and --initramfs instead`,
+    );
+  }
+  return { kernel: kernels[0]!, initramfs: initrds[0]! };
+}
+
+export function kernelVersionFromName(name: string): string {
+  return KERNEL_RE.exec(basename(name))?.[1] ?? INITRAMFS_RE.exec(basename(name))?.[1] ?? 'unknown';
+}
+
+async function mustBeFile(path: string, what: string): Promise<void> {
+  const s = await stat(path).catch(() => undefined);
+  if (!s) throw new UserError(`${what} ${path} does not exist`);
+  if (!s.isFile()) throw new UserError(`${what} ${path} is not a regular file`);
+}
+
+export async function readBootkit(source: BootkitSource, workDir: string, expectedSha256?: string): Promise<Bootkit> {
+  if ('archive' in source) {
+    const archive = source.archive;
+    await mustBeFile(archive, 'the bootkit release');
+    const { sha256, checkedAgainst } = await verifyFile(archive, 'bootkit release', expectedSha256);
+    const listing = await inContext(`listing ${archive}`, () => run('tar', ['-tf', archive])).catch((err: unknown) => {
+      throw new UserError(`${archive} is not a readable tar archive; give the bootkit release *.tar.gz`, {
+        cause: err,
+      });
+    });
+    const picked = pickBootkitMembers(listing.split('\n').filter(Boolean));
+    await inContext(`extracting ${archive}`, () =>
+      run('tar', ['-xf', archive, '-C', workDir, '--no-same-owner', '--', picked.kernel, picked.initramfs]),
+    );
+    return {
+      kernel: join(workDir, picked.kernel),
+      initramfs: join(workDir, picked.initramfs),
+      kernelName: basename(picked.kernel),
+      initramfsName: basename(picked.initramfs),
+      kernelVersion: kernelVersionFromName(picked.kernel),
+      sourceName: basename(archive),
+      sourceSha256: sha256,
+      checkedAgainst,
+    };
+  }
+  await mustBeFile(source.kernel, 'the kernel');
+  await mustBeFile(source.initramfs, 'the initramfs');
+  const [k, i] = await Promise.all([
+    verifyFile(source.kernel, 'kernel'),
+    verifyFile(source.initramfs, 'initramfs', expectedSha256),
+  ]);
+  return {
+    kernel: source.kernel,
+    initramfs: source.initramfs,
+    kernelName: basename(source.kernel),
+    initramfsName: basename(source.initramfs),
+    kernelVersion: kernelVersionFromName(source.kernel),
+    sourceName: `${basename(source.kernel)} + ${basename(source.initramfs)}`,
+    sourceSha256: `${k.sha256}:${i.sha256}`,
+    kernelSha256: k.sha256,
+    initramfsSha256: i.sha256,
+    checkedAgainst: i.checkedAgainst,
+  };
+}

@@ -1,0 +1,83 @@
+// Why: lays out the ISO tree (kernel, initramfs, GRUB for BIOS and UEFI, OS image, static
+// files from iso/) and writes it with xorriso. The caller supplies the rendered grub.cfg
+// and manifest; this module owns only the boot layout.
+import { readdir, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { buildEfiBootImage } from './efiboot.js';
+import { GRUB_HYBRID_MBR, buildGrubImages } from './grub.js';
+import type { IsoFile, IsoPlan } from './plan.js';
+import { writeIso } from './write.js';
+import type { ProgressSink } from '../progress.js';
+import { projectRoot } from '../version.js';
+
+export const ISO_PATHS = {
+  kernel: 'boot/vmlinuz',
+  initrd: 'boot/initrd.img',
+  grubCfg: 'boot/grub/grub.cfg',
+  biosBoot: 'boot/grub/i386-pc/eltorito.img',
+  efiLoader: 'EFI/BOOT/BOOTX64.EFI',
+  images: 'images',
+  userApps: 'user-apps',
+} as const;
+
+export const staticIsoDir = join(projectRoot, 'iso');
+
+/** Every regular file below dir, as ISO files under prefix (sorted, for reproducibility). */
+export async function treeFiles(dir: string, prefix: string): Promise<IsoFile[]> {
+  const out: IsoFile[] = [];
+  async function walk(d: string): Promise<void> {
+    const entries = await readdir(d, { withFileTypes: true });
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) out.push({ isoPath: [prefix, relative(dir, p)].filter(Boolean).join('/'), hostPath: p });
+    }
+  }
+  await walk(dir);
+  return out;
+}
+
+export interface AssembleInput {
+  output: string;
+  volid: string;
+  epoch: number;
+  workDir: string;
+  kernel: string;
+  initramfs: string;
+  grubCfg: string;
+  /** Further files: the OS image and its checksum, the manifest, user apps. */
+  files: IsoFile[];
+}
+
+/** Prepares boot loaders and returns the plan (everything but the write). */
+export async function prepareIsoPlan(input: AssembleInput): Promise<IsoPlan> {
+  const grubCfgPath = join(input.workDir, 'grub.cfg');
+  await writeFile(grubCfgPath, input.grubCfg);
+  const grub = await buildGrubImages(input.workDir, input.volid);
+  const efiImage = join(input.workDir, 'efiboot.img');
+  await buildEfiBootImage(grub.efi, efiImage, input.epoch);
+  const files: IsoFile[] = [
+    { isoPath: ISO_PATHS.kernel, hostPath: input.kernel },
+    { isoPath: ISO_PATHS.initrd, hostPath: input.initramfs },
+    { isoPath: ISO_PATHS.grubCfg, hostPath: grubCfgPath },
+    { isoPath: ISO_PATHS.biosBoot, hostPath: grub.biosEltorito },
+    { isoPath: ISO_PATHS.efiLoader, hostPath: grub.efi },
+    ...(await treeFiles(staticIsoDir, '')),
+    ...input.files,
+  ];
+  return {
+    output: input.output,
+    volid: input.volid,
+    epoch: input.epoch,
+    grubMbr: GRUB_HYBRID_MBR,
+    biosBootImage: ISO_PATHS.biosBoot,
+    efiImage,
+    files,
+  };
+}
+
+export async function assembleIso(plan: IsoPlan, progress: ProgressSink, signal?: AbortSignal): Promise<void> {
+  let total = (await stat(plan.efiImage)).size;
+  for (const f of plan.files) total += (await stat(f.hostPath)).size;
+  await writeIso(plan, total, progress, signal);
+}
