@@ -31,6 +31,11 @@ export function isoTimestamp(epoch: number): string {
   return `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}00`;
 }
 
+/** graft-points syntax: '\\' and '=' are escaped with a backslash on both sides. */
+function graftEscape(path: string): string {
+  return path.replace(/\\/g, '\\\\').replace(/=/g, '\\=');
+}
+
 export function xorrisoArgs(plan: IsoPlan): string[] {
   if (!VOLID_RE.test(plan.volid)) throw new Error(`invalid ISO volume id ${JSON.stringify(plan.volid)}`);
   if (!plan.files.some((f) => f.isoPath === plan.biosBootImage)) {
@@ -38,7 +43,7 @@ export function xorrisoArgs(plan: IsoPlan): string[] {
   }
   const isoPaths = new Set<string>();
   for (const f of plan.files) {
-    if (f.isoPath.startsWith('/') || f.isoPath.includes('=') || f.isoPath.split('/').includes('..')) {
+    if (f.isoPath.startsWith('/') || f.isoPath.split('/').includes('..') || f.isoPath === '') {
       throw new Error(`invalid ISO path ${JSON.stringify(f.isoPath)}`);
     }
     if (isoPaths.has(f.isoPath)) throw new Error(`ISO path ${f.isoPath} given twice`);
@@ -47,8 +52,7 @@ export function xorrisoArgs(plan: IsoPlan): string[] {
   const stamp = isoTimestamp(plan.epoch);
   const grafts = [...plan.files]
     .sort((a, b) => (a.isoPath < b.isoPath ? -1 : a.isoPath > b.isoPath ? 1 : 0))
-    // graft-points syntax: escape '\' and '=' in host paths
-    .map((f) => `/${f.isoPath}=${f.hostPath.replace(/\\/g, '\\\\').replace(/=/g, '\\=')}`);
+    .map((f) => `/${graftEscape(f.isoPath)}=${graftEscape(f.hostPath)}`);
   return [
     '-as',
     'mkisofs',

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Shared by setup.sh, demo.sh and test.sh: where make-iso keeps its cache and its Node 22.
+# shellcheck disable=SC2034  # variables are used by the scripts that source this file
+make_iso_cache="${MAKE_ISO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/make-iso}"
+make_iso_node_dir="$make_iso_cache/node22"
+
+# Puts a Node >= 22 first on PATH: the system one when new enough, else ours.
+make_iso_use_node() {
+  local major=0
+  if command -v node >/dev/null 2>&1; then
+    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  fi
+  if ((major < 22)) && [[ -x "$make_iso_node_dir/bin/node" ]]; then
+    export PATH="$make_iso_node_dir/bin:$PATH"
+  fi
+}
