@@ -2,5 +2,7 @@
 import type { Command } from 'commander';
 import type { Cli } from '../context.js';
 import { register as doctor } from './doctor.js';
+import { register as drives } from './drives.js';
+import { register as write } from './write.js';
 
-export const commands: ReadonlyArray<(program: Command, cli: Cli) => void> = [doctor];
+export const commands: ReadonlyArray<(program: Command, cli: Cli) => void> = [doctor, drives, write];

@@ -1,0 +1,178 @@
+// Why: `make-iso write ISO DEVICE`: checks the target against the safety rules, shows what
+// will be destroyed, asks for the device name, then writes and verifies with a live progress line.
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../../errors.js';
+import { run } from '../../exec.js';
+import type { ProgressEvent, ProgressSink } from '../../progress.js';
+import { formatBytes, readInventory } from '../../usb/drives.js';
+import { checkTarget, mountsToUnmount, type Refusal, type TargetFacts } from '../../usb/safety.js';
+import { inspectSource, inspectTarget } from '../../usb/target.js';
+import { writeImage } from '../../usb/write.js';
+import { canPrompt, confirmTyped } from '../confirm.js';
+import type { Cli } from '../context.js';
+
+export interface WriteCommandOptions {
+  yes?: boolean;
+  verify: boolean;
+  force?: boolean;
+  unmount?: boolean;
+}
+
+/** Replaceable in tests: the prompt, and the signal that Ctrl-C aborts. */
+export interface WriteDeps {
+  canPrompt: () => boolean;
+  confirmTyped: (question: string, expected: string, alsoAccept?: string[]) => Promise<boolean>;
+  /** Draws a live progress line on a terminal (default: stderr with a carriage return). */
+  drawLine?: (line: string) => void;
+}
+
+const defaultDeps: WriteDeps = { canPrompt, confirmTyped };
+
+function refusalError(device: string, refusals: Refusal[]): UserError {
+  const [first] = refusals;
+  if (refusals.length === 1 && first) return new UserError(`refusing to write ${device}: ${first.message}`);
+  return new UserError(`refusing to write ${device}:\n  - ${refusals.map((r) => r.message).join('\n  - ')}`);
+}
+
+/** Lines describing the target and what is on it now (exported for tests). */
+export function describeTarget(t: TargetFacts, isoPath: string, isoSize: number): string[] {
+  const lines: string[] = [];
+  if (t.kind === 'block' && t.drive) {
+    const d = t.drive;
+    const model = [d.vendor, d.model].filter(Boolean).join(' ') || 'unknown model';
+    lines.push(`About to write ${isoPath} (${formatBytes(isoSize)}) to ${d.path}:`);
+    lines.push(`  ${model}, ${formatBytes(d.size)}, ${d.transport ?? d.type}${d.serial ? `, serial ${d.serial}` : ''}`);
+    if (d.parts.length === 0) {
+      lines.push(
+        `  it holds now: ${d.fstype ? `a ${d.fstype} filesystem${d.label ? ` "${d.label}"` : ''}` : 'no partitions'}`,
+      );
+    } else {
+      lines.push(`  it holds now${d.pttype ? ` (${d.pttype} partition table)` : ''}:`);
+      for (const p of d.parts) {
+        const bits = [p.fstype ?? 'no filesystem', p.label ? `"${p.label}"` : null, formatBytes(p.size)];
+        if (p.mountpoints.length > 0) bits.push(`mounted on ${p.mountpoints.join(', ')}`);
+        lines.push(`    ${p.path}  ${bits.filter(Boolean).join(', ')}`);
+      }
+    }
+    lines.push(`Everything on ${d.path} will be destroyed.`);
+  } else {
+    const what = t.kind === 'missing' ? 'a new image file' : `the existing file (${formatBytes(t.fileSize ?? 0)})`;
+    lines.push(`About to write ${isoPath} (${formatBytes(isoSize)}) to ${what} ${t.path}.`);
+  }
+  return lines;
+}
+
+/** "1.2 GiB / 3.4 GiB  35%  48.1 MB/s  ETA 0:45" for one progress event. */
+export function progressLine(e: ProgressEvent, startedMs: number, nowMs: number): string {
+  const done = e.done ?? 0;
+  const total = e.total ?? 0;
+  const secs = Math.max((nowMs - startedMs) / 1000, 0.001);
+  const rate = done / secs;
+  const pct = total > 0 ? Math.floor((done / total) * 100) : 0;
+  const eta = rate > 0 && total > done ? Math.ceil((total - done) / rate) : 0;
+  const etaText = `${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}`;
+  return `${e.step.padEnd(6)} ${formatBytes(done)} / ${formatBytes(total)}  ${String(pct).padStart(3)}%  ${(rate / 1e6).toFixed(1)} MB/s  ETA ${etaText}`;
+}
+
+/** Live line on a terminal; otherwise a plain line every 10 s, plus the start/end messages. */
+function progressRenderer(cli: Cli, drawLine: ((line: string) => void) | undefined): ProgressSink {
+  let started = 0;
+  let lastDraw = 0;
+  return (e) => {
+    const now = performance.now();
+    if (e.kind === 'start') {
+      started = now;
+      lastDraw = now;
+    }
+    if (e.kind === 'progress') {
+      const every = drawLine ? 250 : 10_000;
+      if (now - lastDraw < every) return;
+      lastDraw = now;
+      const line = progressLine(e, started, now);
+      if (drawLine) drawLine(line);
+      else cli.err(line);
+      return;
+    }
+    if (e.kind === 'end' && drawLine) drawLine(`${progressLine(e, started, now)}\n`);
+    if (e.kind !== 'end' || !drawLine) cli.progress(e);
+  };
+}
+
+async function unmountAll(t: TargetFacts): Promise<string[]> {
+  const mounts = mountsToUnmount(t);
+  for (const m of mounts) await run('umount', [m]);
+  return mounts;
+}
+
+export function register(program: Command, cli: Cli, deps: WriteDeps = defaultDeps): void {
+  program
+    .command('write')
+    .description('write an ISO to a USB drive (or an image file) and verify it by reading it back')
+    .argument('<iso>', 'the ISO to write')
+    .argument('<device>', 'a whole drive (e.g. /dev/sdb or /dev/disk/by-id/usb-...), or an image file path')
+    .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
+    .option('--no-verify', 'skip reading the drive back after writing')
+    .option('--force', 'allow a non-removable, non-USB drive, or overwriting the start of a larger image file')
+    .option('--unmount', "unmount the drive's mounted partitions first")
+    .addHelpText(
+      'after',
+      '\nRefused always: system drives (holding /, /boot, swap, ...), partitions, read-only or too small drives.\n' +
+        'An image file path is created if missing; an existing file is never truncated.',
+    )
+    .action(async (iso: string, device: string, opts: WriteCommandOptions) => {
+      const source = await inspectSource(iso).catch((err: unknown) => {
+        throw new UserError(`cannot read the ISO ${iso}: ${(err as Error).message}`, { cause: err });
+      });
+      const inventory = await readInventory();
+      let target = await inspectTarget(device, source, inventory);
+      const refusals = checkTarget(target, source, { force: opts.force, unmount: opts.unmount });
+      if (refusals.length > 0) throw refusalError(device, refusals);
+
+      for (const line of describeTarget(target, iso, source.size)) cli.err(line);
+      if (!opts.yes) {
+        if (!deps.canPrompt()) {
+          throw new UserError(
+            'stdin is not a terminal, so make-iso cannot ask for confirmation; add --yes to write without asking',
+          );
+        }
+        const name = basename(target.path);
+        const ok = await deps.confirmTyped(`Type ${name} to write, anything else to cancel: `, name, [target.path]);
+        if (!ok) throw new UserError(`not confirmed; nothing was written to ${target.path}`);
+      }
+
+      if (opts.unmount && target.kind === 'block') {
+        const done = await unmountAll(target);
+        if (done.length > 0) cli.err(`unmounted ${done.join(', ')}`);
+        target = await inspectTarget(device, source);
+        const still = checkTarget(target, source, { force: opts.force });
+        if (still.length > 0) throw refusalError(device, still);
+      }
+
+      const ac = new AbortController();
+      const onSigint = (): void => ac.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        const result = await writeImage({
+          source: iso,
+          target: target.path,
+          kind: target.kind === 'block' ? 'block' : 'file',
+          verify: opts.verify,
+          signal: ac.signal,
+          progress: progressRenderer(cli, deps.drawLine ?? (cli.isTTY ? drawOnStderr : undefined)),
+        });
+        const rate = (result.bytes / Math.max(result.writeSeconds, 0.001) / 1e6).toFixed(1);
+        cli.out(
+          result.verified
+            ? `${target.path}: written and verified (${formatBytes(result.bytes)}, ${rate} MB/s), sha256 ${result.sha256}`
+            : `${target.path}: written, not verified (${formatBytes(result.bytes)}, ${rate} MB/s), sha256 ${result.sha256}`,
+        );
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+}
+
+function drawOnStderr(line: string): void {
+  process.stderr.write(`\r\x1b[K${line}`);
+}

@@ -1,0 +1,343 @@
+// Why: writes an ISO to a drive or image file the careful way: exclusive open, large aligned
+// direct I/O, sha256 while writing, first MiB last, flush, then a read-back that names the
+// first bad byte. Progress is plain data; nothing here prints.
+import { createHash } from 'node:crypto';
+import { constants as C } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { run } from '../exec.js';
+import { InterruptedError, UserError, VerificationError } from '../errors.js';
+import { silent, type ProgressSink } from '../progress.js';
+import { formatBytes } from './drives.js';
+
+/** Direct I/O unit: every O_DIRECT offset and length is a multiple of this (fits 4Kn drives). */
+const UNIT = 4096;
+/** Written last, so an interrupted write never leaves a half-written image that boots. */
+const HEAD = 1024 * 1024;
+export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
+
+export interface WriteOptions {
+  /** The ISO (any regular file). */
+  source: string;
+  /** A whole block device, or an image file path (created when missing, never truncated). */
+  target: string;
+  kind: 'block' | 'file';
+  /** Read back and compare after writing (default true). */
+  verify?: boolean;
+  /** Bytes per write; a multiple of 4096 (default 4 MiB). */
+  blockSize?: number;
+  /**
+   * O_DIRECT: 'auto' (default) uses it for block devices when the kernel accepts it, else
+   * buffered writes + fsync + `blockdev --flushbufs`; 'on' requires it; 'off' never uses it.
+   */
+  direct?: 'auto' | 'on' | 'off';
+  signal?: AbortSignal;
+  progress?: ProgressSink;
+  /** Test seam: runs after the data is flushed and before the read-back. */
+  afterWrite?: () => Promise<void> | void;
+}
+
+export interface WriteResult {
+  bytes: number;
+  /** sha256 of what was written (hex). */
+  sha256: string;
+  verified: boolean;
+  direct: boolean;
+  writeSeconds: number;
+  verifySeconds: number;
+}
+
+/** Aligned views carved from one allocation (Node gives no aligned allocator). */
+interface Buffers {
+  a: Buffer;
+  b: Buffer;
+  head: Buffer;
+}
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function openError(target: string, err: unknown): Error {
+  switch (errno(err)) {
+    case 'EBUSY':
+      return new UserError(
+        `${target} is busy: a partition is mounted or another program has it open; unmount it (or add --unmount) and close that program`,
+        { cause: err },
+      );
+    case 'EACCES':
+    case 'EPERM':
+      return new UserError(`permission denied opening ${target}; run make-iso write as root (sudo)`, { cause: err });
+    case 'EROFS':
+      return new UserError(`${target} is read-only; check the write-protect switch`, { cause: err });
+    case 'ENOENT':
+      return new UserError(`${target} does not exist`, { cause: err });
+    default:
+      return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+async function openTarget(target: string, kind: 'block' | 'file', direct: boolean): Promise<FileHandle> {
+  const flags = C.O_RDWR | (kind === 'block' ? C.O_EXCL : C.O_CREAT) | (direct ? C.O_DIRECT : 0);
+  try {
+    return await open(target, flags, 0o644);
+  } catch (err) {
+    throw openError(target, err);
+  }
+}
+
+/**
+ * Finds an offset into `big` at which O_DIRECT accepts the memory, by trying small direct
+ * reads of the device's first block (harmless). Returns -1 when none works.
+ */
+async function probeAlignment(fh: FileHandle, big: Buffer): Promise<number> {
+  for (let off = 0; off < UNIT; off += 16) {
+    try {
+      await fh.read(big, off, UNIT, 0);
+      return off;
+    } catch (err) {
+      if (errno(err) !== 'EINVAL') throw err;
+    }
+  }
+  return -1;
+}
+
+function carve(big: Buffer, off: number, bs: number): Buffers {
+  return {
+    a: big.subarray(off, off + bs),
+    b: big.subarray(off + bs, off + 2 * bs),
+    head: big.subarray(off + 2 * bs, off + 2 * bs + HEAD),
+  };
+}
+
+/** Reads exactly `len` bytes unless the file ends first; returns the count. */
+async function readFull(fh: FileHandle, buf: Buffer, len: number, pos: number): Promise<number> {
+  let got = 0;
+  while (got < len) {
+    const { bytesRead } = await fh.read(buf, got, len - got, pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, len: number, pos: number): Promise<void> {
+  let done = 0;
+  while (done < len) {
+    const { bytesWritten } = await fh.write(buf, done, len - done, pos + done);
+    if (bytesWritten === 0) throw new Error(`short write at byte ${pos + done}`);
+    done += bytesWritten;
+  }
+}
+
+/** Writes through the device (direct or buffered) and a lazily opened buffered handle for an unaligned tail. */
+class Sink {
+  private tail?: FileHandle;
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly path: string,
+    private readonly direct: boolean,
+  ) {}
+
+  async write(buf: Buffer, len: number, pos: number): Promise<void> {
+    if (!this.direct) return writeAll(this.fh, buf, len, pos);
+    const aligned = len - (len % UNIT);
+    if (aligned > 0) await writeAll(this.fh, buf, aligned, pos);
+    if (aligned < len) {
+      // Only the last few bytes of an image whose size is not a multiple of 4096.
+      this.tail ??= await open(this.path, C.O_WRONLY);
+      await writeAll(this.tail, buf.subarray(aligned), len - aligned, pos + aligned);
+    }
+  }
+
+  /** Reads back `len` bytes at `pos` (direct reads are rounded up to the unit). */
+  async read(buf: Buffer, len: number, pos: number): Promise<number> {
+    if (!this.direct) return readFull(this.fh, buf, len, pos);
+    const want = Math.ceil(len / UNIT) * UNIT;
+    let got = 0;
+    while (got < want) {
+      const { bytesRead } = await this.fh.read(buf, got, want - got, pos + got);
+      got += bytesRead;
+      if (bytesRead === 0 || got % UNIT !== 0) break;
+    }
+    return Math.min(got, len);
+  }
+
+  async sync(): Promise<void> {
+    if (this.tail) await this.tail.sync();
+    await this.fh.sync();
+  }
+
+  async close(): Promise<void> {
+    await this.tail?.close().catch(() => {});
+    this.tail = undefined;
+  }
+}
+
+function interrupted(what: string): InterruptedError {
+  return new InterruptedError(what);
+}
+
+/**
+ * Writes `source` to `target` and (by default) verifies it by reading it back.
+ * Throws UserError (busy, permission), InterruptedError (signal) or VerificationError.
+ */
+export async function writeImage(opts: WriteOptions): Promise<WriteResult> {
+  const progress = opts.progress ?? silent;
+  const bs = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+  if (bs % UNIT !== 0 || bs < HEAD) throw new Error(`block size must be a multiple of ${UNIT} and at least 1 MiB`);
+  const mode = opts.direct ?? 'auto';
+  const verify = opts.verify ?? true;
+
+  const src = await open(opts.source, 'r').catch((err: unknown) => {
+    throw new UserError(`cannot open the ISO ${opts.source}: ${(err as Error).message}`, { cause: err });
+  });
+  let fh: FileHandle | undefined;
+  let sink: Sink | undefined;
+  try {
+    const size = Number((await src.stat()).size);
+    const big = Buffer.allocUnsafeSlow(2 * bs + HEAD + UNIT);
+    let direct = mode === 'on' || (mode === 'auto' && opts.kind === 'block');
+    let bufs = carve(big, 0, bs);
+    if (direct) {
+      try {
+        fh = await openTarget(opts.target, opts.kind, true);
+        const off = await probeAlignment(fh, big);
+        if (off < 0) throw Object.assign(new Error('no aligned buffer offset accepted'), { code: 'EINVAL' });
+        bufs = carve(big, off, bs);
+      } catch (err) {
+        if (mode === 'on' || errno(err) !== 'EINVAL') throw err;
+        await fh?.close();
+        fh = undefined;
+        direct = false;
+      }
+    }
+    fh ??= await openTarget(opts.target, opts.kind, false);
+    sink = new Sink(fh, opts.target, direct);
+
+    // --- write, hashing the same bytes; the first MiB goes last ---
+    const t0 = performance.now();
+    const hash = createHash('sha256');
+    progress({
+      step: 'write',
+      kind: 'start',
+      done: 0,
+      total: size,
+      message: `writing ${formatBytes(size)} to ${opts.target}`,
+    });
+    const headLen = await readFull(src, bufs.head, Math.min(HEAD, size), 0);
+    hash.update(bufs.head.subarray(0, headLen));
+    let pos = headLen;
+    let cur = bufs.a;
+    let other = bufs.b;
+    let pending: Promise<number> | undefined =
+      pos < size ? readFull(src, cur, Math.min(bs, size - pos), pos) : undefined;
+    let touched = false;
+    try {
+      while (pending) {
+        const n = await pending;
+        if (n === 0) throw new Error(`the ISO ended early at byte ${pos}; was it changed while writing?`);
+        if (opts.signal?.aborted) throw interrupted('write');
+        const next = pos + n;
+        pending = next < size ? readFull(src, other, Math.min(bs, size - next), next) : undefined;
+        hash.update(cur.subarray(0, n));
+        touched = true;
+        await sink.write(cur, n, pos);
+        pos = next;
+        [cur, other] = [other, cur];
+        progress({ step: 'write', kind: 'progress', done: pos, total: size });
+      }
+      if (opts.signal?.aborted) throw interrupted('write');
+      touched = true;
+      await sink.write(bufs.head, headLen, 0);
+      await sink.sync();
+    } catch (err) {
+      await pending?.catch(() => 0);
+      if (touched) await clearHead(sink, bufs.head, Math.min(HEAD, size));
+      if (err instanceof InterruptedError) {
+        throw interrupted(
+          `interrupted: ${opts.target} is incomplete (${formatBytes(pos)} of ${formatBytes(size)} written)` +
+            (touched ? '; its first MiB was cleared so it cannot boot a half-written image. Write it again' : ''),
+        );
+      }
+      throw new Error(`writing ${opts.target} at byte ${pos}: ${(err as Error).message}`, { cause: err });
+    }
+    const sha256 = hash.digest('hex');
+    const writeSeconds = (performance.now() - t0) / 1000;
+    progress({ step: 'write', kind: 'end', done: size, total: size, message: `wrote ${formatBytes(size)}` });
+    await opts.afterWrite?.();
+    if (!verify) return { bytes: size, sha256, verified: false, direct, writeSeconds, verifySeconds: 0 };
+
+    // --- read back (direct reads bypass the page cache; otherwise drop the device's cache) ---
+    const t1 = performance.now();
+    if (!direct && opts.kind === 'block') await run('blockdev', ['--flushbufs', opts.target]);
+    progress({ step: 'verify', kind: 'start', done: 0, total: size, message: `verifying ${opts.target}` });
+    const back = createHash('sha256');
+    let vpos = 0;
+    while (vpos < size) {
+      if (opts.signal?.aborted) {
+        throw interrupted(`interrupted while verifying: ${opts.target} was written completely but not verified`);
+      }
+      const want = Math.min(bs, size - vpos);
+      const n = await sink.read(bufs.a, want, vpos);
+      if (n < want) {
+        throw new VerificationError(
+          `read-back of ${opts.target} ended at byte ${vpos + n} of ${size}; the drive is smaller than it claims or failing`,
+          sha256,
+        );
+      }
+      back.update(bufs.a.subarray(0, n));
+      vpos += n;
+      progress({ step: 'verify', kind: 'progress', done: vpos, total: size });
+    }
+    const actual = back.digest('hex');
+    if (actual !== sha256) {
+      const bad = await firstDifference(src, sink, bufs.a, size, bs);
+      throw new VerificationError(
+        bad === undefined
+          ? `read-back of ${opts.target} does not match the ISO (sha256 ${actual}, expected ${sha256}), but a second read matched: the drive returns unstable data; use another drive`
+          : `read-back of ${opts.target} does not match the ISO: first bad byte at offset ${bad} (0x${bad.toString(16)}); the drive may be failing or counterfeit; use another drive`,
+        sha256,
+        actual,
+      );
+    }
+    const verifySeconds = (performance.now() - t1) / 1000;
+    progress({ step: 'verify', kind: 'end', done: size, total: size, message: `verified sha256 ${sha256}` });
+    return { bytes: size, sha256, verified: true, direct, writeSeconds, verifySeconds };
+  } finally {
+    await sink?.close();
+    await fh?.close().catch(() => {});
+    await src.close().catch(() => {});
+  }
+}
+
+/** Best effort after a failed or interrupted write: zero the first MiB so nothing boots from it. */
+async function clearHead(sink: Sink, buf: Buffer, len: number): Promise<void> {
+  try {
+    buf.fill(0, 0, len);
+    await sink.write(buf, len, 0);
+    await sink.sync();
+  } catch {
+    // the device may be gone; the error being reported matters more
+  }
+}
+
+/** Compares the ISO and the device block by block; returns the first differing byte offset. */
+async function firstDifference(
+  src: FileHandle,
+  sink: Sink,
+  devBuf: Buffer,
+  size: number,
+  bs: number,
+): Promise<number | undefined> {
+  const srcBuf = Buffer.allocUnsafe(bs);
+  for (let pos = 0; pos < size; pos += bs) {
+    const want = Math.min(bs, size - pos);
+    const [a, b] = [await readFull(src, srcBuf, want, pos), await sink.read(devBuf, want, pos)];
+    const n = Math.min(a, b);
+    if (!srcBuf.subarray(0, n).equals(devBuf.subarray(0, n))) {
+      for (let i = 0; i < n; i++) if (srcBuf[i] !== devBuf[i]) return pos + i;
+    }
+    if (a !== b) return pos + n;
+  }
+  return undefined;
+}
