@@ -1,7 +1,7 @@
 // Why: lists the machine's drives from `lsblk --json` and classifies each one (system disk,
 // removable/USB) so `drives`, `write` and the wizard never offer the disk the OS runs from.
 import { run } from '../exec.js';
-import { inContext } from '../errors.js';
+import { inContext, ToolError } from '../errors.js';
 
 /** Columns asked from lsblk; the parser accepts the old (strings) and new (typed) JSON forms. */
 export const LSBLK_COLUMNS = [
@@ -261,6 +261,17 @@ export function findNode(nodes: BlockNode[], majMin: string): { node: BlockNode;
   return undefined;
 }
 
+/** util-linux before 2.37 has no MOUNTPOINTS column; ask those for MOUNTPOINT instead. */
+async function runLsblk(): Promise<string> {
+  const args = (cols: readonly string[]) => ['--json', '--bytes', '-o', cols.join(',')];
+  try {
+    return await run('lsblk', args(LSBLK_COLUMNS));
+  } catch (err) {
+    if (!(err instanceof ToolError) || !/unknown column/i.test(err.stderrTail)) throw err;
+    return run('lsblk', args(LSBLK_COLUMNS.map((c) => (c === 'MOUNTPOINTS' ? 'MOUNTPOINT' : c))));
+  }
+}
+
 export interface Inventory {
   nodes: BlockNode[];
   mounts: Mount[];
@@ -271,7 +282,7 @@ export interface Inventory {
 export async function readInventory(): Promise<Inventory> {
   return inContext('listing drives', async () => {
     const [lsblk, findmnt] = await Promise.all([
-      run('lsblk', ['--json', '--bytes', '-o', LSBLK_COLUMNS.join(',')]),
+      runLsblk(),
       run('findmnt', ['--json', '--list', '-o', 'SOURCE,TARGET,FSTYPE,MAJ:MIN']).catch(() => '{"filesystems":[]}'),
     ]);
     const nodes = parseLsblk(lsblk);

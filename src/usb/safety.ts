@@ -122,13 +122,16 @@ function checkBlock(t: TargetFacts, src: SourceFacts, opts: SafetyOptions): Refu
     const what = drive.type === 'disk' ? 'RAM disk' : `${drive.type} device`;
     return [{ code: 'not-drive', message: `${t.given} is a ${what}, not a drive` }];
   }
-  const out: Refusal[] = [];
   if (drive.systemReasons.length > 0) {
-    out.push({
-      code: 'system',
-      message: `${drive.path} is a system drive (${drive.systemReasons.join(', ')}); make-iso never writes to it`,
-    });
+    // Final: nothing else is worth saying about the drive the system runs from.
+    return [
+      {
+        code: 'system',
+        message: `${drive.path} is a system drive (${drive.systemReasons.join(', ')}); make-iso never writes to it`,
+      },
+    ];
   }
+  const out: Refusal[] = [];
   if (src.majMin && descendants(node).some((n) => n.majMin === src.majMin)) {
     out.push({
       code: 'holds-source',
@@ -148,7 +151,7 @@ function checkBlock(t: TargetFacts, src: SourceFacts, opts: SafetyOptions): Refu
   }
   const mounted = descendants(node).filter((n) => n.mountpoints.length > 0);
   const userMounts = mounted.filter((n) => !n.mountpoints.some(isSystemMount));
-  if (userMounts.length > 0 && !opts.unmount && drive.systemReasons.length === 0) {
+  if (userMounts.length > 0 && !opts.unmount) {
     const list = userMounts.map((n) => `${n.path} on ${n.mountpoints.join(', ')}`).join('; ');
     out.push({
       code: 'mounted',
