@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Checks the OS image on the media (sha256 of the .raw.gz, then size and sha256 of the raw bytes)
+# before any disk is touched, streams it onto the chosen disk (first MiB last, so a half-written
+# disk never looks bootable), reads the written bytes back to compare, and finds partitions by label.
+# shellcheck disable=SC2034 # globals set here are read by installer.sh and the other libraries
+
+IMAGE_PATH=''
+IMAGE_RAW_BYTES=0
+IMAGE_RAW_SHA256=''
+WRITE_STARTED=0
+PART_ROOTFS='' PART_ESP='' PART_PERSISTENT=''
+
+# image_check_sha256 MEDIA_DIR: the .raw.gz exists and hashes to MI_OS_IMAGE_SHA256 (and to its
+# .sha256sum file on the media, when there is one).
+image_check_sha256() {
+  local media=$1 actual sidecar
+  IMAGE_PATH=$media/$MI_OS_IMAGE
+  [[ -f $IMAGE_PATH ]] || die "the OS image ${MI_OS_IMAGE} is not on the install media"
+  actual=$(sha256sum -- "$IMAGE_PATH") || die "cannot read the OS image ${MI_OS_IMAGE} from the media"
+  actual=${actual%% *}
+  if [[ $actual != "$MI_OS_IMAGE_SHA256" ]]; then
+    die "the OS image ${MI_OS_IMAGE} is damaged: sha256 ${actual}, expected ${MI_OS_IMAGE_SHA256}; nothing was written; rebuild or rewrite the install media"
+  fi
+  if [[ -f $IMAGE_PATH.sha256sum ]]; then
+    read -r sidecar _ <"$IMAGE_PATH.sha256sum" || true
+    [[ ${sidecar:-} == "$actual" ]] || die "the OS image ${MI_OS_IMAGE} does not match ${MI_OS_IMAGE}.sha256sum on the media"
+  fi
+  log "image: ${IMAGE_PATH} sha256 ${actual} ok"
+}
+
+# image_dd_bytes FILE: the byte count from dd's final statistics (LC_ALL=C) in FILE.
+image_dd_bytes() {
+  local line bytes=''
+  while IFS= read -r line; do
+    [[ $line =~ ^([0-9]+)\ bytes ]] && bytes=${BASH_REMATCH[1]}
+  done < <(tr '\r' '\n' <"$1")
+  [[ -n $bytes ]] || return 1
+  printf '%s\n' "$bytes"
+}
+
+# image_measure RUN_DIR: decompress once to learn the raw size and sha256 (this also proves the
+# gzip stream is whole before any disk is touched).
+image_measure() {
+  local run_dir=$1 out
+  out=$(gzip -dc -- "$IMAGE_PATH" | dd bs=4M iflag=fullblock 2>"$run_dir/measure.err" | sha256sum) ||
+    die "the OS image ${MI_OS_IMAGE} does not decompress (gzip); nothing was written"
+  IMAGE_RAW_SHA256=${out%% *}
+  IMAGE_RAW_BYTES=$(image_dd_bytes "$run_dir/measure.err") || die "cannot tell the size of the OS image"
+  log "image: raw size ${IMAGE_RAW_BYTES} bytes, sha256 ${IMAGE_RAW_SHA256}"
+}
+
+# image_progress: read dd's status=progress output (\r separated), keep it in the log and show a
+# line on the console every 15 seconds.
+image_progress() {
+  local chunk next=$((SECONDS + 15))
+  while IFS= read -r -d $'\r' chunk || [[ -n $chunk ]]; do
+    chunk=${chunk//$'\n'/ }
+    log "dd: ${chunk}"
+    if ((SECONDS >= next)); then
+      info "writing: ${chunk}"
+      next=$((SECONDS + 15))
+    fi
+  done
+}
+
+# image_release_holders DISK: deactivate LVM volume groups on DISK (auto-activated by the live
+# system when an earlier install left one) so the disk can be overwritten.
+image_release_holders() {
+  local disk=$1 vgs part
+  command -v pvs >/dev/null 2>&1 || return 0
+  for part in $(lsblk -lnpo PATH -- "$disk" 2>/dev/null); do
+    vgs=$(pvs --noheadings -o vg_name -- "$part" 2>/dev/null | tr -d ' ') || continue
+    [[ -n $vgs ]] && run vgchange -an -- "$vgs"
+  done
+  return 0
+}
+
+# image_write DISK: clear DISK's signatures, then stream the image onto it with direct I/O,
+# writing the first MiB (partition table) last.
+image_write() {
+  local disk=$1 first=$2/first-mib
+  guard_write "$disk"
+  image_release_holders "$disk"
+  WRITE_STARTED=1
+  run wipefs -a -- "$disk" || die "cannot clear the old signatures on ${disk} (is it in use?)"
+  log "+ gzip -dc ${IMAGE_PATH} | dd (first MiB to ${first}, the rest to ${disk} at 1 MiB)"
+  if ! gzip -dc -- "$IMAGE_PATH" | {
+    dd of="$first" bs=1M count=1 iflag=fullblock status=none &&
+      dd of="$disk" bs=4M seek=1048576 oflag=seek_bytes,direct conv=fsync iflag=fullblock status=progress 2> >(image_progress)
+  }; then
+    die "writing the OS image to ${disk} failed (see the log)"
+  fi
+  run dd if="$first" of="$disk" bs=1M count=1 oflag=direct conv=fsync status=none ||
+    die "writing the first MiB of the OS image to ${disk} failed"
+  run sync
+}
+
+# image_reread DISK: make the kernel (and udev, where it runs) see the new partition table.
+image_reread() {
+  local disk=$1
+  run blockdev --rereadpt "$disk" || run partx -u -- "$disk" || true
+  # Without udev (tests) the partition nodes may be missing: add whatever the kernel lacks.
+  partx -a -- "$disk" >/dev/null 2>&1 || true
+  udevadm settle --timeout=30 >/dev/null 2>&1 || true
+}
+
+# image_verify DISK: the first IMAGE_RAW_BYTES of DISK hash to the raw image's sha256.
+image_verify() {
+  local disk=$1 actual
+  run blockdev --flushbufs "$disk" || true
+  actual=$(head -c "$IMAGE_RAW_BYTES" -- "$disk" | sha256sum) || die "cannot read ${disk} back"
+  actual=${actual%% *}
+  [[ $actual == "$IMAGE_RAW_SHA256" ]] ||
+    die "verification failed: the first ${IMAGE_RAW_BYTES} bytes of ${disk} hash to ${actual}, the image to ${IMAGE_RAW_SHA256}"
+  log "verify: ${disk} matches the image (sha256 ${actual})"
+}
+
+# image_grow_gpt DISK: move the GPT backup header to the end of a disk larger than the image, so
+# the free space after the image can be used (LVM, growing partitions).
+image_grow_gpt() {
+  local disk=$1 pttype size
+  pttype=$(blkid -p -o value -s PTTYPE -- "$disk" 2>/dev/null) || true
+  [[ $pttype == gpt ]] || return 0
+  size=$(blockdev --getsize64 "$disk")
+  ((size > IMAGE_RAW_BYTES)) || return 0
+  guard_write "$disk"
+  run sfdisk --relocate gpt-bak-std -- "$disk" || die "cannot move the GPT backup header to the end of ${disk}"
+}
+
+# image_partition_records DISK: print one PATH="" LABEL="" PARTLABEL="" PARTTYPE="" line per
+# partition of DISK only, probing each with blkid -p (works with or without udev).
+image_partition_records() {
+  local disk=$1 path type line key value label partlabel parttype
+  while read -r path type; do
+    [[ $type == part ]] || continue
+    label='' partlabel='' parttype=''
+    while IFS= read -r line; do
+      key=${line%%=*} value=${line#*=}
+      case $key in
+        LABEL) label=$value ;;
+        PART_ENTRY_NAME) partlabel=$value ;;
+        PART_ENTRY_TYPE) parttype=$value ;;
+      esac
+    done < <(blkid -p -o export -- "$path" 2>/dev/null || true)
+    printf 'PATH="%s" LABEL="%s" PARTLABEL="%s" PARTTYPE="%s"\n' "$(image_escape "$path")" \
+      "$(image_escape "$label")" "$(image_escape "$partlabel")" "$(image_escape "$parttype")"
+  done < <(lsblk -lnpo PATH,TYPE -- "$disk")
+}
+
+# image_escape TEXT: escape " and \ the way lsblk -P does, so disks_parse_pairs can read it.
+image_escape() {
+  local t=${1//\\/\\x5c}
+  printf '%s' "${t//\"/\\x22}"
+}
+
+# image_find_partitions DISK RUN_DIR: set PART_ROOTFS, PART_ESP (required) and PART_PERSISTENT.
+image_find_partitions() {
+  local disk=$1 records=$2/partitions.txt
+  image_partition_records "$disk" >"$records"
+  log "partitions of ${disk}: $(tr '\n' ' ' <"$records")"
+  PART_ROOTFS=$(disks_part_by_label "$records" rootfs) || PART_ROOTFS=$(disks_part_by_label "$records" rootfs_a) ||
+    die "the installed image has no single partition labelled rootfs on ${disk}"
+  PART_ESP=$(disks_part_by_label "$records" esp) || die "the installed image has no single EFI system partition (esp) on ${disk}"
+  PART_PERSISTENT=$(disks_part_by_label "$records" edge_persistent) || PART_PERSISTENT=''
+  info "partitions: rootfs=${PART_ROOTFS} esp=${PART_ESP} edge_persistent=${PART_PERSISTENT:-none}"
+}
+
+# image_bios_note DISK RUN_DIR: say whether the written image can boot by BIOS (boot code in the
+# MBR or a BIOS boot partition); the installer never adds a BIOS loader the image lacks.
+image_bios_note() {
+  local disk=$1 records=$2/partitions.txt code
+  code=$(head -c 440 -- "$disk" | tr -d '\0' | wc -c)
+  if ((code > 0)) || grep -qi 21686148-6449-6e6f-744e-656564454649 "$records" 2>/dev/null; then
+    info "BIOS: the image carries BIOS boot code; ${disk} is bootable by BIOS as written"
+  else
+    info "BIOS: the image has no BIOS boot code; ${disk} boots by UEFI only (select UEFI boot in the firmware)"
+  fi
+}

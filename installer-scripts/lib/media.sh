@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Finds the install media by its volume label (USB stick, CD or BMC virtual media alike), waits
+# for it with a bounded udev-settle + poll loop instead of fixed sleeps, and mounts it read-only.
+# shellcheck disable=SC2034 # globals set here are read by installer.sh and the other libraries
+
+MEDIA_TIMEOUT=${MI_MEDIA_TIMEOUT:-180}
+MEDIA_DEV=''
+MEDIA_DIR=''
+MEDIA_DISKS=''
+MEDIA_MOUNTED=0
+
+# media_lookup VOLID: print the device carrying the label (udev's by-label link first, then a
+# fresh blkid probe of every block device, ignoring blkid's cache).
+media_lookup() {
+  local volid=$1 dev
+  if [[ -e /dev/disk/by-label/$volid ]]; then
+    readlink -f -- "/dev/disk/by-label/$volid"
+    return 0
+  fi
+  dev=$(blkid -c /dev/null -l -o device -t "LABEL=$volid" 2>/dev/null) || return 1
+  [[ -n $dev ]] || return 1
+  printf '%s\n' "$dev"
+}
+
+# media_wait VOLID: wait (at most MEDIA_TIMEOUT seconds) until the media shows up; sets MEDIA_DEV.
+# Each round lets udev finish its queue (bounded), then looks; USB sticks may take a while.
+media_wait() {
+  local volid=$1 deadline=$((SECONDS + MEDIA_TIMEOUT)) next_note=$((SECONDS + 10))
+  while :; do
+    udevadm settle --timeout=5 >/dev/null 2>&1 || true
+    if MEDIA_DEV=$(media_lookup "$volid"); then
+      log "media: found label ${volid} on ${MEDIA_DEV}"
+      return 0
+    fi
+    if ((SECONDS >= deadline)); then
+      die "the install media (volume label ${volid}) did not appear within ${MEDIA_TIMEOUT}s; is the USB stick/CD still attached?"
+    fi
+    if ((SECONDS >= next_note)); then
+      info "waiting for the install media (volume label ${volid})..."
+      next_note=$((SECONDS + 10))
+    fi
+    sleep 1
+  done
+}
+
+# media_whole_disk DEV: the kname of the disk holding DEV (DEV itself when it is a whole disk).
+media_whole_disk() {
+  local dev=$1 parent
+  parent=$(lsblk -ndo PKNAME -- "$dev" 2>/dev/null | head -n1) || true
+  parent=${parent//[[:space:]]/}
+  if [[ -n $parent ]]; then printf '%s\n' "$parent"; else printf '%s\n' "${dev##*/}"; fi
+}
+
+# media_disks VOLID: every disk carrying the label (a hybrid ISO stick shows it on the disk and
+# on its first partition); all of them are excluded from the target candidates.
+media_disks() {
+  local volid=$1 dev
+  local -A seen=()
+  for dev in "$MEDIA_DEV" $(blkid -c /dev/null -o device -t "LABEL=$volid" 2>/dev/null || true); do
+    [[ -n $dev ]] || continue
+    seen[$(media_whole_disk "$dev")]=1
+  done
+  printf '%s\n' "${!seen[*]}"
+}
+
+# media_mount DIR: mount MEDIA_DEV read-only at DIR (a stale mount there is removed first).
+media_mount() {
+  local dir=$1
+  mkdir -p -- "$dir"
+  if mountpoint -q -- "$dir"; then
+    info "removing a stale mount at ${dir}"
+    run umount -- "$dir" || run umount -l -- "$dir"
+  fi
+  run mount -t iso9660 -o ro -- "$MEDIA_DEV" "$dir" || run mount -o ro -- "$MEDIA_DEV" "$dir" ||
+    die "cannot mount the install media ${MEDIA_DEV} at ${dir}"
+  MEDIA_DIR=$dir
+  MEDIA_MOUNTED=1
+}
+
+# media_release: unmount the media; eject it when it is an optical drive.
+media_release() {
+  ((MEDIA_MOUNTED)) || return 0
+  run umount -- "$MEDIA_DIR" || run umount -l -- "$MEDIA_DIR" || true
+  MEDIA_MOUNTED=0
+  if [[ ${MEDIA_DEV##*/} == sr* ]] && command -v eject >/dev/null 2>&1; then
+    run eject -- "$MEDIA_DEV" || true
+  fi
+  return 0
+}
