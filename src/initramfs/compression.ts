@@ -1,0 +1,258 @@
+// Why: an initramfs is a chain of archives, each compressed its own way; this module tells
+// them apart by magic, decompresses exactly one member (stopping at its last byte so the
+// next archive can be found), and recompresses with the same method for the rewrite mode.
+import zlib from 'node:zlib';
+import { Duplex, PassThrough } from 'node:stream';
+import { UserError } from '../errors.js';
+import { hasTool } from '../exec.js';
+import type { ByteReader } from '../io/byte-reader.js';
+import { toolFilter, type ToolFilter } from '../io/tool-stream.js';
+
+/** Compression of one archive in an initramfs ('none' is a plain newc cpio). */
+export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'lz4';
+
+const MAGICS: ReadonlyArray<[Compression | 'bzip2' | 'lzma' | 'lzo', number[]]> = [
+  ['none', [0x30, 0x37, 0x30, 0x37, 0x30]], // "07070" (newc 070701 / crc 070702)
+  ['gzip', [0x1f, 0x8b]],
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['lz4', [0x02, 0x21, 0x4c, 0x18]], // legacy frame, what the kernel and dracut use
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['lzma', [0x5d, 0x00, 0x00]],
+  ['lzo', [0x89, 0x4c, 0x5a, 0x4f]],
+];
+
+/** Which compression starts at these bytes; throws a UserError for methods we cannot handle. */
+export function detectCompression(head: Buffer, where: string): Compression {
+  for (const [name, magic] of MAGICS) {
+    if (head.length >= magic.length && magic.every((b, i) => head[i] === b)) {
+      if (name === 'bzip2' || name === 'lzma' || name === 'lzo') {
+        throw new UserError(
+          `${where} is ${name}-compressed, which make-iso does not support; rebuild the initramfs with gzip, zstd or xz (dracut --gzip).`,
+        );
+      }
+      return name;
+    }
+  }
+  const hex = head.subarray(0, 8).toString('hex');
+  throw new UserError(
+    `${where} is neither a cpio archive nor gzip/zstd/xz/lz4 data (starts with ${hex}); check that this file is an initramfs.`,
+  );
+}
+
+/**
+ * Feeds a zlib-family decoder one chunk at a time and stops as soon as it has finished its
+ * member: zlib counts the input it consumed (`bytesWritten`), so the unread tail of the last
+ * chunk is handed back to the reader for the next archive.
+ */
+async function* zlibMember(reader: ByteReader, z: zlib.InflateRaw | zlib.ZstdDecompress): AsyncGenerator<Buffer> {
+  let fed = 0;
+  let last: Buffer | null = null;
+  const write = (c: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => z.write(c, (err) => (err ? reject(err) : resolve())));
+  const feeder = (async () => {
+    for (;;) {
+      const c = await reader.nextChunk(1 << 20);
+      if (!c) {
+        z.end();
+        return;
+      }
+      last = c;
+      fed += c.length;
+      await write(c);
+      if (z.bytesWritten < fed) return; // the member ended inside this chunk
+    }
+  })();
+  let feederError: unknown;
+  feeder.catch((err: unknown) => {
+    feederError = err;
+  });
+  let ok = false;
+  try {
+    for await (const out of z) yield out as Buffer;
+    await feeder;
+    ok = true;
+  } finally {
+    if (!ok) z.destroy();
+  }
+  if (feederError) throw feederError;
+  const left = fed - z.bytesWritten;
+  if (left > 0 && last) reader.unshift((last as Buffer).subarray((last as Buffer).length - left));
+}
+
+async function skipCString(reader: ByteReader): Promise<void> {
+  for (;;) {
+    const b = await reader.readExact(1, 'gzip header');
+    if (b[0] === 0) return;
+  }
+}
+
+/** One gzip member (RFC 1952): header parsed here, raw inflate, CRC32 and size checked. */
+async function* gunzipMember(reader: ByteReader): AsyncGenerator<Buffer> {
+  const h = await reader.readExact(10, 'gzip header');
+  if (h[0] !== 0x1f || h[1] !== 0x8b || h[2] !== 8) throw new Error('not a gzip (deflate) member');
+  const flg = h[3]!;
+  if (flg & 4) await reader.skip((await reader.readExact(2, 'gzip header')).readUInt16LE(0), 'gzip header');
+  if (flg & 8) await skipCString(reader);
+  if (flg & 16) await skipCString(reader);
+  if (flg & 2) await reader.skip(2, 'gzip header');
+  let crc = 0;
+  let size = 0;
+  for await (const c of zlibMember(reader, zlib.createInflateRaw({ chunkSize: 1 << 18 }))) {
+    crc = zlib.crc32(c, crc);
+    size += c.length;
+    yield c;
+  }
+  const t = await reader.readExact(8, 'gzip trailer');
+  if (t.readUInt32LE(0) !== crc >>> 0 || t.readUInt32LE(4) !== size % 2 ** 32) {
+    throw new Error('gzip data is corrupt (CRC or length mismatch)');
+  }
+}
+
+/**
+ * Finds the end of one xz stream while its bytes go by: the 12-byte stream footer sits at a
+ * 4-byte aligned offset, ends in "YZ", repeats the header's stream flags and carries a CRC32
+ * of its own middle 6 bytes. Returns, per chunk, the index just past the footer, or -1.
+ */
+export function xzStreamEndFinder(): (chunk: Buffer) => number {
+  let seen = 0; // bytes of the stream before the current chunk
+  let carry = Buffer.alloc(0);
+  let flags: Buffer | null = null;
+  return (chunk) => {
+    const win = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const base = seen - carry.length; // stream offset of win[0]
+    if (!flags && base === 0 && win.length >= 8) flags = Buffer.from(win.subarray(6, 8));
+    if (flags) {
+      let f = (4 - (base % 4)) % 4;
+      for (; f + 12 <= win.length; f += 4) {
+        if (base + f < 24) continue; // header (12) + smallest index and footer
+        if (win[f + 10] !== 0x59 || win[f + 11] !== 0x5a) continue;
+        if (win[f + 8] !== flags[0] || win[f + 9] !== flags[1]) continue;
+        if (zlib.crc32(win.subarray(f + 4, f + 10)) !== win.readUInt32LE(f)) continue;
+        return f + 12 - carry.length;
+      }
+    }
+    carry = Buffer.from(win.subarray(Math.max(0, win.length - 11)));
+    seen += chunk.length;
+    return -1;
+  };
+}
+
+/**
+ * Runs one member through an external decompressor. `findEnd` says where the member ends in
+ * a chunk (or -1); bytes after it go back to the reader. Without it the member runs to EOF.
+ */
+async function* toolMember(
+  reader: ByteReader,
+  tool: string,
+  args: string[],
+  findEnd: ((chunk: Buffer) => number) | null,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  const t = toolFilter(tool, args, signal);
+  const write = (c: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      t.stdin.write(c, (err) => (err ? reject(err) : resolve()));
+    });
+  const feeder = (async () => {
+    for (;;) {
+      const c = await reader.nextChunk(1 << 20);
+      if (!c) break;
+      const end = findEnd ? findEnd(c) : -1;
+      if (end >= 0) {
+        await write(c.subarray(0, end));
+        reader.unshift(c.subarray(end));
+        break;
+      }
+      await write(c);
+    }
+    t.stdin.end();
+  })();
+  let feederError: unknown;
+  feeder.catch((err: unknown) => {
+    feederError = err;
+  });
+  let ok = false;
+  try {
+    for await (const out of t.stdout) yield out as Buffer;
+    await t.done;
+    ok = true;
+  } finally {
+    if (!ok) t.kill();
+  }
+  await feeder.catch(() => {});
+  if (feederError) throw feederError;
+}
+
+/**
+ * Decompresses exactly one archive member starting at the reader's position and leaves the
+ * reader just past it. 'none' is not handled here (the cpio parser reads it directly).
+ */
+export function decodeMember(reader: ByteReader, c: Exclude<Compression, 'none'>, signal?: AbortSignal) {
+  switch (c) {
+    case 'gzip':
+      return gunzipMember(reader);
+    case 'zstd':
+      if (typeof zlib.createZstdDecompress !== 'function') {
+        throw new UserError('zstd initramfs archives need Node.js 22.15 or newer; upgrade Node.js.');
+      }
+      return zlibMember(reader, zlib.createZstdDecompress());
+    case 'xz':
+      // --single-stream: xz stops after our stream even when more bytes were fed.
+      return toolMember(reader, 'xz', ['-dc', '--single-stream'], xzStreamEndFinder(), signal);
+    case 'lz4':
+      // The legacy lz4 format has no end marker: it can only be the last archive.
+      return toolMember(reader, 'lz4', ['-dc'], null, signal);
+  }
+}
+
+export interface EncoderOptions {
+  level?: number;
+  /** gzip only: 'pigz' (parallel, through the exec door), 'node' (zlib), 'auto' (pigz when installed). */
+  gzip?: 'auto' | 'pigz' | 'node';
+  signal?: AbortSignal;
+}
+
+/** Default levels: what dracut uses, except gzip where -6 costs 2.5x -1 on incompressible data. */
+export const DEFAULT_LEVEL: Record<Compression, number> = { none: 0, gzip: 6, zstd: 15, xz: 6, lz4: 9 };
+
+export interface Encoder {
+  stream: Duplex;
+  /** The tool behind the stream, to be awaited with settleWithTools. */
+  tool?: ToolFilter;
+}
+
+let pigzPresent: Promise<boolean> | undefined;
+
+/**
+ * A deterministic compressor: no file name, no timestamp, fixed thread layout, so the same
+ * input gives the same bytes on every run on the same host.
+ */
+export async function encoder(c: Compression, opts: EncoderOptions = {}): Promise<Encoder> {
+  const level = opts.level ?? DEFAULT_LEVEL[c];
+  const filter = (file: string, args: string[]): Encoder => {
+    const tool = toolFilter(file, args, opts.signal);
+    return { stream: duplexOf(tool), tool };
+  };
+  switch (c) {
+    case 'none':
+      return { stream: new PassThrough() };
+    case 'gzip': {
+      const mode = opts.gzip ?? 'auto';
+      const usePigz = mode === 'pigz' || (mode === 'auto' && (await (pigzPresent ??= hasTool('pigz'))));
+      if (usePigz) return filter('pigz', ['-n', `-${level}`, '-c']);
+      return { stream: zlib.createGzip({ level, chunkSize: 1 << 18 }) };
+    }
+    case 'zstd':
+      return filter('zstd', ['-q', '-c', `-${level}`, '-T2']);
+    case 'xz':
+      return filter('xz', ['-c', '-T1', '--check=crc32', `-${level}`]);
+    case 'lz4':
+      return filter('lz4', ['-l', '-c', `-${level}`]);
+  }
+}
+
+function duplexOf(t: ToolFilter): Duplex {
+  // One pipeline stage: bytes in go to the tool's stdin, bytes out come from its stdout.
+  return Duplex.from({ writable: t.stdin, readable: t.stdout });
+}

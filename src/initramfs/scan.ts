@@ -1,0 +1,231 @@
+// Why: before building, tell the user what the bootkit initramfs holds (archive layout, kernel
+// command line snippets, provisioning units, installer tools) by streaming it once: nothing
+// is written to disk and rootfs.tar.gz is only gunzipped and its tar headers read.
+import { createGunzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { UserError } from '../errors.js';
+import { ByteReader } from '../io/byte-reader.js';
+import type { ProgressSink } from '../progress.js';
+import { DEFAULT_MASKED_UNITS, normalizeUnitName } from '../rootfs/change.js';
+import { readTar } from '../rootfs/tar.js';
+import { tarPathKey } from '../rootfs/transform.js';
+import { type ArchiveInfo, walkInitramfs } from './container.js';
+import { S_IFMT, S_IFREG, type CpioEntry } from './cpio.js';
+
+/** The tools the installer needs on the bootkit, and the package that provides each. */
+export const REQUIRED_TOOLS: ReadonlyArray<{ name: string; package: string }> = [
+  { name: 'efibootmgr', package: 'efibootmgr' },
+  { name: 'gawk', package: 'gawk' },
+  { name: 'lvm', package: 'lvm2' },
+  { name: 'ifconfig', package: 'net-tools' },
+  { name: 'parted', package: 'parted' },
+];
+
+const UNIT_DIRS = ['usr/lib/systemd/system', 'lib/systemd/system', 'etc/systemd/system'];
+const TOOL_DIRS = ['usr/sbin', 'usr/bin', 'sbin', 'bin'];
+const MODULES = /^(?:usr\/)?lib\/modules\/([^/]+)(?:\/|$)/;
+const WANTS = /^etc\/systemd\/system\/([^/]+\.(?:wants|requires))\/([^/]+)$/;
+
+export interface UnitStatus {
+  name: string;
+  /** A unit file exists (following symlinks) in one of the unit directories. */
+  present: boolean;
+  /** Where: e.g. ["usr/lib/systemd/system/caddy.service"]. */
+  paths: string[];
+  /** Directories holding an enablement link, e.g. ["multi-user.target.wants"]. */
+  enabledIn: string[];
+  /** etc/systemd/system/<name> already links to /dev/null. */
+  masked: boolean;
+}
+
+export interface ToolStatus {
+  name: string;
+  package: string;
+  present: boolean;
+  /** Where it was found (after resolving symlinks), e.g. "usr/sbin/parted". */
+  path?: string;
+}
+
+export interface BootkitInitramfsScan {
+  path: string;
+  size: number;
+  archives: ArchiveInfo[];
+  rootfs: {
+    /** Index of the archive holding rootfs.tar.gz (the last one, when several do). */
+    archive: number;
+    /** Its name in the cpio archive, e.g. "rootfs.tar.gz". */
+    name: string;
+    /** Compressed size. */
+    size: number;
+    /** Tar entries. */
+    entries: number;
+    /** The tar's names start with "./". */
+    dotSlash: boolean;
+  };
+  /** etc/cmdline.d/*.conf in the initramfs, in archive order. */
+  cmdline: Array<{ path: string; content: string }>;
+  /** Best guess: the initramfs's modules directory, else the rootfs's. */
+  kernelVersion?: string;
+  kernelVersions: { initramfs: string[]; rootfs: string[] };
+  units: UnitStatus[];
+  tools: ToolStatus[];
+  /** Names of REQUIRED_TOOLS (or the given tools) that are missing. */
+  missingTools: string[];
+}
+
+export interface ScanOptions {
+  /** Units to look for; default DEFAULT_MASKED_UNITS. */
+  units?: readonly string[];
+  /** Tools to look for; default REQUIRED_TOOLS. */
+  tools?: ReadonlyArray<{ name: string; package: string }>;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+/** What the rootfs tar holds, as far as the scan cares. */
+class RootfsIndex {
+  readonly nodes = new Set<string>();
+  readonly links = new Map<string, string>();
+  readonly wants: Array<{ dir: string; unit: string }> = [];
+  readonly kernels = new Set<string>();
+  entries = 0;
+  dotSlash = false;
+
+  add(path: string, type: string, linkpath: string): void {
+    if (this.entries++ === 0) this.dotSlash = path.startsWith('./');
+    const key = tarPathKey(path);
+    if (type === 'symlink') this.links.set(key, linkpath);
+    else this.nodes.add(key);
+    const w = WANTS.exec(key);
+    if (w) this.wants.push({ dir: w[1]!, unit: w[2]! });
+    const m = MODULES.exec(key);
+    if (m) this.kernels.add(m[1]!);
+  }
+
+  /** Follows symlinks (absolute ones from the rootfs root); the existing node reached, or null. */
+  resolve(path: string): string | null {
+    let todo = path.split('/');
+    let done: string[] = [];
+    let hops = 0;
+    while (todo.length) {
+      const p = todo.shift()!;
+      if (p === '' || p === '.') continue;
+      if (p === '..') {
+        done.pop();
+        continue;
+      }
+      const cand = [...done, p].join('/');
+      const target = this.links.get(cand);
+      if (target !== undefined) {
+        if (++hops > 40) return null;
+        if (target.startsWith('/')) done = [];
+        todo = [...target.split('/'), ...todo];
+        continue;
+      }
+      done.push(p);
+    }
+    const key = done.join('/');
+    return this.nodes.has(key) ? key : null;
+  }
+}
+
+async function readSmall(entry: CpioEntry, limit = 64 << 10): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of entry.data()) {
+    if (n < limit) parts.push(c.subarray(0, limit - n));
+    n += c.length;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+async function indexRootfs(entry: CpioEntry, where: string): Promise<RootfsIndex> {
+  const idx = new RootfsIndex();
+  try {
+    await pipeline(entry.data(), createGunzip({ chunkSize: 1 << 18 }), async (src: AsyncIterable<Buffer>) => {
+      for await (const r of readTar(new ByteReader(src))) {
+        if (r.kind === 'entry') idx.add(r.path, r.type, r.linkpath);
+        else if (r.kind === 'end') for await (const _ of r.raw());
+      }
+    });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new UserError(`${where} is not a readable tar.gz (${msg}); the bootkit is damaged or not supported.`, {
+      cause: err,
+    });
+  }
+  return idx;
+}
+
+/** Streams the initramfs once and reports what make-iso needs to know about it. */
+export async function scanBootkitInitramfs(path: string, opts: ScanOptions = {}): Promise<BootkitInitramfsScan> {
+  const unitNames = (opts.units ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
+  const tools = opts.tools ?? REQUIRED_TOOLS;
+  const cmdline: BootkitInitramfsScan['cmdline'] = [];
+  const initramfsKernels = new Set<string>();
+  let rootfs: { archive: number; name: string; size: number; index: RootfsIndex } | undefined;
+
+  const layout = await walkInitramfs(
+    path,
+    async (archive, e) => {
+      const key = tarPathKey(e.name);
+      const isFile = (e.mode & S_IFMT) === S_IFREG;
+      const m = MODULES.exec(key);
+      if (m) initramfsKernels.add(m[1]!);
+      if (isFile && key === 'rootfs.tar.gz') {
+        const where = `rootfs.tar.gz in archive ${archive.index + 1} of ${path}`;
+        rootfs = { archive: archive.index, name: e.name, size: e.filesize, index: await indexRootfs(e, where) };
+      } else if (isFile && /^etc\/cmdline\.d\/[^/]+\.conf$/.test(key)) {
+        cmdline.push({ path: key, content: await readSmall(e) });
+      }
+    },
+    {
+      step: 'scan-initramfs',
+      ...(opts.progress ? { progress: opts.progress } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    },
+  );
+  if (!rootfs) {
+    throw new UserError(
+      `${path} is not a bootkit initramfs: no rootfs.tar.gz inside. Use the initramfs-<version>.img from an Edge Microvisor Bootkit release.`,
+    );
+  }
+  const idx = rootfs.index;
+  const units: UnitStatus[] = unitNames.map((name) => {
+    const paths = UNIT_DIRS.map((d) => idx.resolve(`${d}/${name}`)).filter((p): p is string => p !== null);
+    return {
+      name,
+      present: paths.length > 0,
+      paths: [...new Set(paths)],
+      enabledIn: idx.wants.filter((w) => w.unit === name).map((w) => w.dir),
+      masked: idx.links.get(`etc/systemd/system/${name}`) === '/dev/null',
+    };
+  });
+  const toolStatus: ToolStatus[] = tools.map((t) => {
+    for (const d of TOOL_DIRS) {
+      const hit = idx.resolve(`${d}/${t.name}`);
+      if (hit) return { ...t, present: true, path: hit };
+    }
+    return { ...t, present: false };
+  });
+  const kernelVersions = { initramfs: [...initramfsKernels].sort(), rootfs: [...idx.kernels].sort() };
+  const kernelVersion = kernelVersions.initramfs[0] ?? kernelVersions.rootfs[0];
+  return {
+    path,
+    size: layout.size,
+    archives: layout.archives,
+    rootfs: {
+      archive: rootfs.archive,
+      name: rootfs.name,
+      size: rootfs.size,
+      entries: idx.entries,
+      dotSlash: idx.dotSlash,
+    },
+    cmdline,
+    ...(kernelVersion ? { kernelVersion } : {}),
+    kernelVersions,
+    units,
+    tools: toolStatus,
+    missingTools: toolStatus.filter((t) => !t.present).map((t) => t.name),
+  };
+}
