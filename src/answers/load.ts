@@ -1,0 +1,310 @@
+// Why: turns an answers file (YAML or JSON) into validated Answers, reporting every problem at
+// once as `path.to.key: message (line N)` so a user fixes the whole file in one go.
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { answersSchema, PASSWORD_HASH_HELP, type Answers } from './schema.js';
+import { checkPaths, checkRules, type AnswerPaths } from './rules.js';
+
+export interface LoadResult {
+  /** Present only when there are no errors. */
+  answers?: Answers;
+  warnings: string[];
+  errors: string[];
+}
+
+/** One flag that overrides a value of the file: `path` replaces whatever the file had there. */
+export interface Override {
+  path: readonly string[];
+  value: unknown;
+}
+
+export interface LoadOptions {
+  /** Values from command-line flags; paths among them must already be absolute. */
+  overrides?: readonly Override[];
+  /** Check that input files exist (default true). */
+  checkFiles?: boolean;
+  /** The output may be replaced (only changes a warning). */
+  force?: boolean;
+}
+
+/** Keys people know from the older shell tooling, and where they live now. */
+const KNOWN_ELSEWHERE: Record<string, string> = {
+  user_name: 'it is `user.name` in make-iso answers',
+  username: 'it is `user.name` in make-iso answers',
+  ssh_key: 'it is `user.sshKeys` (a list) in make-iso answers',
+  ssh_keys: 'it is `user.sshKeys` (a list) in make-iso answers',
+  password: `a plain password is refused: ${PASSWORD_HASH_HELP}; put the hash in \`user.passwordHash\``,
+  passwd: `a plain password is refused: ${PASSWORD_HASH_HELP}; put the hash in \`user.passwordHash\``,
+  http_proxy: 'it is `proxy.http` in make-iso answers',
+  https_proxy: 'it is `proxy.https` in make-iso answers',
+  no_proxy: 'it is `proxy.noProxy` in make-iso answers',
+  host_type: 'it is `hostType` in make-iso answers',
+  static_ip: 'it is `network.address` (with `network.mode: static`) in make-iso answers',
+  subnet_mask: 'it is `network.prefix`, a prefix length (255.255.255.0 is 24), in make-iso answers',
+  default_gate_way: 'it is `network.gateway` in make-iso answers',
+  default_gateway: 'it is `network.gateway` in make-iso answers',
+  dns_name_server: 'it is `network.dns` (a list) in make-iso answers',
+  lvm_size_ingb: 'it is `lvm.sizeGiB` in make-iso answers',
+  huge_page_config: 'it is `hugepages` (a number of 2 MiB pages) in make-iso answers',
+  user_custom_ntp_servers: 'it is `ntp.servers` (a list) in make-iso answers',
+  services: 'it is `cloudInit.services` in make-iso answers',
+  write_files: 'it is `cloudInit.writeFiles` in make-iso answers',
+  runcmd: 'it is `cloudInit.runcmd` in make-iso answers',
+};
+
+/** Edit distance counting a swap of two neighbours as one edit (typos like `nmae`). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number): number => d[i]?.[j] ?? 0;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = v;
+    }
+  }
+  return at(a.length, b.length);
+}
+
+/** The closest known key, when it is close enough to be a typo (or a snake_case spelling). */
+export function didYouMean(key: string, known: readonly string[]): string | undefined {
+  const norm = (s: string): string => s.toLowerCase().replace(/[_-]/g, '');
+  let best: string | undefined;
+  let bestDist = Infinity;
+  for (const k of known) {
+    const d = editDistance(norm(key), norm(k));
+    if (d < bestDist) {
+      best = k;
+      bestDist = d;
+    }
+  }
+  const limit = key.length <= 4 ? 1 : key.length <= 8 ? 2 : 3;
+  return best !== undefined && bestDist <= limit ? best : undefined;
+}
+
+/** The object keys a schema accepts at a path (through defaults, optionals, arrays). */
+function keysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
+  let s: z.core.$ZodType | undefined = schema;
+  const unwrap = (t: z.core.$ZodType): z.core.$ZodType => {
+    let cur = t;
+    for (;;) {
+      const def = cur._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+      if (def.innerType) cur = def.innerType;
+      else if (def.type === 'pipe' && def.in) cur = def.in;
+      else return cur;
+    }
+  };
+  for (const p of path) {
+    if (!s) return [];
+    const def = unwrap(s)._zod.def as {
+      type: string;
+      shape?: Record<string, z.core.$ZodType>;
+      element?: z.core.$ZodType;
+    };
+    if (def.type === 'object' && def.shape && typeof p === 'string') s = def.shape[p];
+    else if (def.type === 'array' && typeof p === 'number') s = def.element;
+    else return [];
+  }
+  if (!s) return [];
+  const def = unwrap(s)._zod.def as { type: string; shape?: Record<string, unknown> };
+  return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+/** `a.b[0].c` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || '(top level)';
+}
+
+function lineOf(
+  doc: Document | undefined,
+  lc: LineCounter | undefined,
+  path: readonly PropertyKey[],
+  key?: string,
+): string {
+  if (!doc || !lc) return '';
+  try {
+    // a missing key has no node: point at the nearest ancestor that exists
+    let at = [...path];
+    while (at.length > 0 && !doc.hasIn(at)) at = at.slice(0, -1);
+    if (at.length < path.length) key = undefined;
+    let node: unknown = at.length === 0 ? doc.contents : doc.getIn(at, true);
+    if (key !== undefined && isMap(node)) {
+      node = node.items.find((it) => isScalar(it.key) && it.key.value === key)?.key;
+    }
+    const range = (node as { range?: [number, number, number] } | undefined)?.range;
+    if (!range) return '';
+    return ` (line ${lc.linePos(range[0]).line})`;
+  } catch {
+    return '';
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type': {
+      const m = /received (\w+)/.exec(issue.message);
+      if (m?.[1] === 'undefined') return 'is required';
+      return `must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}${m ? ` (got ${m[1]})` : ''}`;
+    }
+    case 'invalid_value':
+      return `must be one of: ${issue.values.map((v) => (typeof v === 'string' ? v : String(v))).join(', ')}`;
+    case 'too_small':
+      if (issue.origin === 'array') return `needs at least ${String(issue.minimum)} item(s)`;
+      if (issue.origin === 'string') return issue.minimum === 1 ? 'must not be empty' : issue.message;
+      return `must be ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}`;
+    case 'too_big':
+      if (issue.origin === 'string') return `must be at most ${String(issue.maximum)} characters`;
+      return `must be ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** Every schema issue as `path: message`, with unknown keys getting a suggestion. */
+function schemaProblems(issues: readonly z.core.$ZodIssue[], doc?: Document, lc?: LineCounter): string[] {
+  const out: string[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const known = keysAt(answersSchema, issue.path);
+      for (const key of issue.keys) {
+        const where = formatPath([...issue.path, key]);
+        const elsewhere = KNOWN_ELSEWHERE[key.toLowerCase()];
+        const guess = didYouMean(key, known);
+        const msg = elsewhere
+          ? `unknown key; ${elsewhere}`
+          : guess
+            ? `unknown key; did you mean \`${guess}\`?`
+            : `unknown key; known keys here: ${known.join(', ')}`;
+        out.push(`${where}: ${msg}${lineOf(doc, lc, issue.path, key)}`);
+      }
+      continue;
+    }
+    out.push(`${formatPath(issue.path)}: ${describeIssue(issue)}${lineOf(doc, lc, issue.path)}`);
+  }
+  return out;
+}
+
+function setIn(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let cur: Record<string, unknown> = obj;
+  path.forEach((key, i) => {
+    if (i === path.length - 1) {
+      cur[key] = value;
+      return;
+    }
+    const next = cur[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  });
+}
+
+/** The file paths named by (possibly invalid) answers, absolute; non-strings are left out. */
+function pathsOf(raw: unknown, baseDir: string): AnswerPaths {
+  const str = (...keys: string[]): string | undefined => {
+    let cur: unknown = raw;
+    for (const k of keys) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined;
+    return typeof cur === 'string' && cur !== '' ? cur : undefined;
+  };
+  const at = (...keys: string[]): string | undefined => {
+    const p = str(...keys);
+    return p === undefined ? undefined : resolve(baseDir, p);
+  };
+  return {
+    archive: at('bootkit', 'archive'),
+    kernel: at('bootkit', 'kernel'),
+    initramfs: at('bootkit', 'initramfs'),
+    osImage: at('osImage', 'path'),
+    osImageSha256: str('osImage', 'sha256'),
+    userAppsDir: at('userAppsDir'),
+    output: at('output', 'path') ?? resolve(baseDir, 'make-iso.iso'),
+  };
+}
+
+/** Makes every path in the answers absolute, relative ones against baseDir. */
+export function resolvePaths(a: Answers, baseDir: string): Answers {
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const absOpt = (p: string | undefined): string | undefined => (p === undefined ? undefined : abs(p));
+  return {
+    ...a,
+    bootkit: {
+      ...a.bootkit,
+      archive: absOpt(a.bootkit.archive),
+      kernel: absOpt(a.bootkit.kernel),
+      initramfs: absOpt(a.bootkit.initramfs),
+    },
+    osImage: { ...a.osImage, path: abs(a.osImage.path) },
+    output: { ...a.output, path: abs(a.output.path) },
+    userAppsDir: absOpt(a.userAppsDir),
+  };
+}
+
+/**
+ * Validates an already-parsed answers value: schema, then cross-field rules, then (optionally)
+ * the files it names. `baseDir` resolves relative paths.
+ */
+export async function validateAnswers(
+  raw: unknown,
+  baseDir: string,
+  opts: LoadOptions & { doc?: Document; lineCounter?: LineCounter } = {},
+): Promise<LoadResult> {
+  const data: unknown = raw === null || raw === undefined ? {} : raw;
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    return { errors: ['(top level): must be a mapping of keys to values'], warnings: [] };
+  }
+  const copy = structuredClone(data) as Record<string, unknown>;
+  for (const o of opts.overrides ?? []) setIn(copy, o.path, o.value);
+
+  const parsed = answersSchema.safeParse(copy);
+  if (!parsed.success) {
+    const errors = schemaProblems(parsed.error.issues, opts.doc, opts.lineCounter);
+    if (opts.checkFiles !== false) errors.push(...(await checkPaths(pathsOf(copy, baseDir), opts)).errors);
+    return { errors, warnings: [] };
+  }
+  const answers = resolvePaths(parsed.data, baseDir);
+  const rules = checkRules(answers);
+  const files =
+    opts.checkFiles === false ? { errors: [], warnings: [] } : await checkPaths(pathsOf(answers, baseDir), opts);
+  const errors = [...rules.errors, ...files.errors];
+  const warnings = [...rules.warnings, ...files.warnings];
+  return errors.length ? { errors, warnings } : { answers, errors, warnings };
+}
+
+/** Parses YAML (or JSON, which is YAML) text and validates it. */
+export async function parseAnswers(text: string, baseDir: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      errors: doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return `(syntax) line ${pos.line}, column ${pos.col}: ${e.message.split('\n')[0] ?? e.message}`;
+      }),
+      warnings: [],
+    };
+  }
+  return validateAnswers(doc.toJS({ maxAliasCount: 100 }), baseDir, { ...opts, doc, lineCounter });
+}
+
+/** Reads and validates an answers file; relative paths in it resolve against its directory. */
+export async function loadAnswers(file: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return {
+      errors: [`${file}: ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(err)})`}`],
+      warnings: [],
+    };
+  }
+  return parseAnswers(text, dirname(resolve(file)), opts);
+}

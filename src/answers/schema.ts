@@ -1,0 +1,360 @@
+// Why: the single source of truth for the answers file: the loader, the wizard's per-prompt checks,
+// the generated answers.schema.json and the README's key table all come from this zod schema.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+// ---- reusable field schemas (the wizard validates each prompt with these) ----
+
+const noControl = (s: string): boolean => ![...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
+/** POSIX portable user name as useradd accepts it by default. */
+export const userName = z
+  .string()
+  .regex(
+    /^[a-z_][a-z0-9_-]{0,31}$/,
+    'must be a POSIX user name: 1-32 characters, lower-case letters, digits, "_" or "-", not starting with a digit or "-"',
+  )
+  .describe('name of the user created on the node, e.g. `edge`');
+
+/** SHA-512 crypt (`$6$[rounds=N$]salt$hash`). */
+export const SHA512_CRYPT_RE = /^\$6\$(rounds=[0-9]{4,9}\$)?[^$:\s]{1,16}\$[./0-9A-Za-z]{86}$/;
+export const PASSWORD_HASH_HELP =
+  'the answers file holds only a SHA-512 crypt hash ($6$...), never a plain password; ' +
+  'make one with `make-iso hash-password` or `openssl passwd -6`';
+export const passwordHash = z
+  .string()
+  .regex(SHA512_CRYPT_RE, `is not a SHA-512 crypt hash: ${PASSWORD_HASH_HELP}`)
+  .describe(
+    'SHA-512 crypt hash of the user password (`$6$...`); make one with `make-iso hash-password` or `openssl passwd -6`. Never a plain password',
+  );
+
+const SSH_KEY_TYPES = [
+  'ssh-ed25519',
+  'ssh-rsa',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
+] as const;
+const SSH_KEY_RE = new RegExp(
+  `^(${SSH_KEY_TYPES.map((t) => t.replace(/\./g, '\\.')).join('|')}) ([A-Za-z0-9+/]+={0,2})( [^\\r\\n]*)?$`,
+);
+
+/** True when the base64 blob decodes to a key of the named type (its first length-prefixed string). */
+export function sshKeyBlobMatches(line: string): boolean {
+  const m = SSH_KEY_RE.exec(line.trim());
+  if (!m) return false;
+  const blob = Buffer.from(m[2] ?? '', 'base64');
+  if (blob.length < 4) return false;
+  const len = blob.readUInt32BE(0);
+  return len === (m[1] ?? '').length && blob.subarray(4, 4 + len).toString('latin1') === m[1];
+}
+
+export const sshKey = z
+  .string()
+  .regex(
+    SSH_KEY_RE,
+    `must be one public key line: "<type> <base64> [comment]" with type one of ${SSH_KEY_TYPES.join(', ')}`,
+  )
+  .refine(sshKeyBlobMatches, { message: 'the base64 part is not a public key of the type named before it' })
+  .describe('one authorized_keys line: `<type> <base64> [comment]`');
+
+const HOSTNAME_RE = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+export const hostname = z
+  .string()
+  .max(253)
+  .regex(HOSTNAME_RE, 'must be a host name: letters, digits and "-" in dot-separated labels of at most 63 characters')
+  .describe('host name of the installed node; unset keeps the OS image default');
+
+export const ipAddress = z
+  .string()
+  .refine((v) => isIP(v) !== 0, { message: 'must be an IPv4 or IPv6 address' })
+  .describe('IPv4 or IPv6 address');
+
+export const hostOrIp = z.string().refine((v) => isIP(v) !== 0 || (v.length <= 253 && HOSTNAME_RE.test(v)), {
+  message: 'must be a host name or an IP address',
+});
+
+export const proxyUrl = z
+  .string()
+  .regex(
+    /^(https?|socks5h?):\/\/[^\s'"]+$/,
+    'must be a proxy URL such as http://proxy.example.com:3128 (no spaces or quotes)',
+  )
+  .describe('proxy URL, e.g. `http://proxy.example.com:3128`');
+
+export const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, 'must be a sha256 checksum: 64 hexadecimal characters')
+  .describe('sha256 checksum (64 hex characters)');
+
+const filePath = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine(noControl, { message: 'must not contain control characters' });
+
+export const unitName = z
+  .string()
+  .regex(/^[A-Za-z0-9:_.@\\-]{1,250}$/, 'must be a systemd unit name such as `fluent-bit` or `fluent-bit.service`');
+
+const globPattern = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(256)
+  .refine(noControl, { message: 'must not contain control characters' });
+
+export const kernelArg = z
+  .string()
+  .regex(/^[^\s'"\\$`;]+$/, 'must be one kernel argument without spaces, quotes, backslashes, "$", "`" or ";"');
+
+export const tmpfsSize = z
+  .string()
+  .regex(/^([1-9][0-9]*[KMG]|[1-9][0-9]?%)$/, 'must be a size such as 1G, 1536M or 50%');
+
+export const DEFAULT_MASKED_SERVICES = [
+  'tink-worker',
+  'caddy',
+  'caddy-api',
+  'fluent-bit',
+  'device-discovery',
+  'device-discovery-agent',
+] as const;
+
+export const SERIAL_SPEEDS = [9600, 19200, 38400, 57600, 115200] as const;
+export const DISK_TRANSPORTS = ['nvme', 'sata', 'virtio', 'usb', 'scsi'] as const;
+
+// ---- groups ----
+
+const bootkit = z
+  .strictObject({
+    archive: filePath
+      .optional()
+      .describe('the bootkit release tar.gz, e.g. `emb_uos_x86_64_20260526.tar.gz` (or give kernel + initramfs)'),
+    kernel: filePath.optional().describe('bootkit kernel `vmlinuz-<kver>`, instead of `archive`'),
+    initramfs: filePath.optional().describe('bootkit initramfs `initramfs-<kver>.img`, instead of `archive`'),
+    sha256: sha256Hex.optional().describe('expected sha256 of `archive`; the build stops when it differs'),
+  })
+  .describe('the Edge Microvisor Bootkit release: `archive`, or `kernel` and `initramfs`');
+
+const osImage = z
+  .strictObject({
+    path: filePath.describe('the EMT OS image to install, a `*.raw.gz` file'),
+    sha256: sha256Hex
+      .optional()
+      .describe('expected sha256 of the image; default: read from `<path>.sha256sum` when that file exists'),
+  })
+  .describe('the OS image the installer writes to the target disk');
+
+const output = z
+  .strictObject({
+    path: filePath.default('make-iso.iso').describe('where to write the ISO'),
+    sourceDateEpoch: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        'timestamp (seconds since 1970) stamped into the ISO for reproducible output; default: $SOURCE_DATE_EPOCH, else now',
+      ),
+  })
+  .prefault({})
+  .describe('the ISO to build');
+
+const user = z
+  .strictObject({
+    name: userName,
+    passwordHash: passwordHash.optional(),
+    sshKeys: z.array(sshKey).default([]).describe('authorized_keys lines for the user'),
+  })
+  .describe('the user created on the installed node (give a password hash, ssh keys, or both)');
+
+const proxy = z
+  .strictObject({
+    http: proxyUrl.optional().describe('http_proxy / HTTP_PROXY'),
+    https: proxyUrl.optional().describe('https_proxy / HTTPS_PROXY'),
+    noProxy: z
+      .string()
+      .regex(/^[^\s'"]*$/, 'must be a comma-separated list without spaces or quotes')
+      .optional()
+      .describe('no_proxy / NO_PROXY: comma-separated hosts, domains and CIDRs'),
+  })
+  .prefault({})
+  .describe('proxy settings for the installed node; unset means no proxy');
+
+const network = z
+  .strictObject({
+    mode: z.enum(['dhcp', 'static']).default('dhcp').describe('`dhcp`, or `static` with address, prefix and gateway'),
+    interface: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'must be a network interface name such as `enp1s0` (at most 15 characters)')
+      .optional()
+      .describe('interface to configure; default: the first interface with a carrier'),
+    address: ipAddress.optional().describe('static IPv4 or IPv6 address (mode static)'),
+    prefix: z
+      .number()
+      .int()
+      .min(0)
+      .max(128)
+      .optional()
+      .describe('static prefix length, e.g. 24 for 255.255.255.0 (mode static)'),
+    gateway: ipAddress.optional().describe('static default gateway (mode static)'),
+    dns: z.array(ipAddress).default([]).describe('DNS servers (IP addresses)'),
+  })
+  .prefault({})
+  .describe('network of the installed node');
+
+const ntp = z
+  .strictObject({
+    servers: z
+      .array(hostOrIp)
+      .default([])
+      .describe('NTP servers (host names or IP addresses); empty keeps the image default'),
+  })
+  .prefault({})
+  .describe('time synchronisation');
+
+const disk = z
+  .strictObject({
+    match: z
+      .enum(['any', 'all'])
+      .default('any')
+      .describe('a disk qualifies when `any` or `all` of the given rules match'),
+    byId: z.array(globPattern).default([]).describe('globs on /dev/disk/by-id names, e.g. `nvme-Samsung*`'),
+    byPath: z
+      .array(globPattern)
+      .default([])
+      .describe('globs on /dev/disk/by-path names, e.g. `pci-0000:01:00.0-nvme-1`'),
+    serial: z.array(globPattern).default([]).describe('globs on the disk serial number'),
+    wwn: z.array(globPattern).default([]).describe('globs on the disk WWN'),
+    model: z.array(globPattern).default([]).describe('globs on the disk model'),
+    transport: z
+      .array(z.enum(DISK_TRANSPORTS))
+      .default([])
+      .describe('allowed transports: nvme, sata, virtio, usb, scsi'),
+    minGiB: z.number().int().positive().optional().describe('smallest acceptable disk size in GiB'),
+    maxGiB: z.number().int().positive().optional().describe('largest acceptable disk size in GiB'),
+    rotational: z.boolean().optional().describe('true: only spinning disks; false: only SSDs; unset: either'),
+    pick: z.enum(['smallest', 'largest']).default('smallest').describe('which qualifying disk to install on'),
+    wipeExisting: z
+      .boolean()
+      .default(false)
+      .describe('allow installing over a disk that already has partitions (off: such disks are skipped)'),
+  })
+  .prefault({})
+  .describe('how the installer chooses the target disk; the install media itself is never a candidate');
+
+const lvm = z
+  .strictObject({
+    sizeGiB: z.number().int().nonnegative().default(0).describe('size of the LVM volume group in GiB; 0: none'),
+  })
+  .prefault({})
+  .describe('LVM volume group for workloads');
+
+const writeFile = z.strictObject({
+  path: z
+    .string()
+    .regex(/^\//, 'must be an absolute path on the node')
+    .refine(noControl, { message: 'must not contain control characters' })
+    .describe('absolute path of the file on the installed node'),
+  permissions: z
+    .string()
+    .regex(/^0?[0-7]{3,4}$/, "must be octal permissions written as a quoted string, e.g. '0644'")
+    .default('0644')
+    .describe("octal mode as a quoted string, e.g. '0644'"),
+  owner: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/, 'must be `user` or `user:group`')
+    .optional()
+    .describe('`user:group`; default root:root'),
+  content: z.string().default('').describe('file content (text)'),
+});
+
+const cloudInit = z
+  .strictObject({
+    services: z
+      .strictObject({
+        enable: z.array(unitName).default([]).describe('units to enable on the installed node'),
+        disable: z.array(unitName).default([]).describe('units to disable on the installed node'),
+      })
+      .prefault({})
+      .describe('systemd units to enable or disable'),
+    writeFiles: z.array(writeFile).default([]).describe('files to write on first boot (cloud-init `write_files`)'),
+    runcmd: z
+      .array(z.union([z.string(), z.array(z.string()).min(1)]))
+      .default([])
+      .describe('commands to run on first boot (cloud-init `runcmd`): a shell string or an argv list'),
+  })
+  .prefault({})
+  .describe('extras applied by cloud-init (NoCloud) on the installed node');
+
+const consoleSchema = z
+  .strictObject({
+    port: z
+      .string()
+      .regex(/^tty[A-Za-z]*[0-9]+$/, 'must be a serial device name such as ttyS0')
+      .default('ttyS0')
+      .describe('serial port, e.g. `ttyS0`'),
+    speed: z
+      .literal(SERIAL_SPEEDS)
+      .default(115200)
+      .describe(`baud rate: ${SERIAL_SPEEDS.join(', ')}`),
+  })
+  .nullable()
+  .prefault({})
+  .describe('serial console for the installer (GRUB and kernel); null: screen only');
+
+// ---- the answers file ----
+
+export const answersSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('JSON Schema reference for editors; ignored by make-iso'),
+    bootkit,
+    osImage,
+    output,
+    user,
+    hostname: hostname.optional(),
+    proxy,
+    network,
+    ntp,
+    hostType: z
+      .enum(['kubernetes', 'container'])
+      .default('kubernetes')
+      .describe('what the node runs: `kubernetes` or `container`'),
+    disk,
+    lvm,
+    hugepages: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_048_576)
+      .default(0)
+      .describe('number of 2 MiB hugepages to reserve; 0: none'),
+    cloudInit,
+    provisioningServices: z
+      .array(unitName)
+      .default([...DEFAULT_MASKED_SERVICES])
+      .describe('provisioning units masked in the installer environment so they never start'),
+    kernelArgs: z.array(kernelArg).default([]).describe('extra kernel arguments for the installer boot'),
+    console: consoleSchema,
+    afterInstall: z
+      .enum(['reboot', 'poweroff', 'stay'])
+      .default('reboot')
+      .describe('what the node does after a successful install'),
+    userAppsDir: filePath.optional().describe('a directory copied onto the media as `/user-apps/`'),
+    tmpfsSize: tmpfsSize.default('1G').describe('size of the in-memory root filesystem of the installer'),
+    mode: z
+      .enum(['overlay', 'rewrite'])
+      .default('overlay')
+      .describe('`overlay`: append make-iso files as an extra initramfs archive; `rewrite`: rebuild rootfs.tar.gz'),
+  })
+  .describe('make-iso answers: everything needed to build an unattended installer ISO');
+
+export type Answers = z.infer<typeof answersSchema>;
+export type AnswersInput = z.input<typeof answersSchema>;
+
+/** Checks one value against one field schema; returns true or the first message (for prompts). */
+export function checkField(schema: z.ZodType, value: unknown): true | string {
+  const r = schema.safeParse(value);
+  return r.success ? true : (r.error.issues[0]?.message ?? 'invalid');
+}

@@ -1,0 +1,164 @@
+// Why: answers -> the files the installer on the node reads (install.env per docs/contracts.md,
+// plus a NoCloud cloud-config for the extras), and a redacted, digestible copy for the manifest.
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { stringify } from 'yaml';
+import type { Answers } from '../answers/schema.js';
+import { shellAssignments, type ShellValue } from './shell.js';
+
+export interface InstallerConfigContext {
+  /** File name of the OS image on the media (`emt.raw.gz`), or its path relative to the media root. */
+  osImageName: string;
+  osImageSha256: string;
+  /** make-iso version. */
+  version: string;
+}
+
+export interface InstallerConfig {
+  /** Content of /etc/make-iso/install.env. */
+  installEnv: string;
+  /** Content of /etc/make-iso/cloud-init.yaml, only when there are extras. */
+  cloudInit?: string;
+}
+
+/** Where the user-apps directory sits on the media (docs/contracts.md). */
+export const USER_APPS_ON_MEDIA = 'user-apps';
+
+const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
+
+function hasCloudInitExtras(a: Answers): boolean {
+  const c = a.cloudInit;
+  return c.services.enable.length + c.services.disable.length + c.writeFiles.length + c.runcmd.length > 0;
+}
+
+/** Every install.env key of the contract, in contract order; every key always present. */
+export function installEnvEntries(a: Answers, ctx: InstallerConfigContext): Array<readonly [string, ShellValue]> {
+  const n = a.network;
+  const d = a.disk;
+  const isStatic = n.mode === 'static';
+  return [
+    ['MI_VERSION', ctx.version],
+    ['MI_OS_IMAGE', ctx.osImageName.includes('/') ? ctx.osImageName : `images/${ctx.osImageName}`],
+    ['MI_OS_IMAGE_SHA256', ctx.osImageSha256.toLowerCase()],
+    ['MI_USER_NAME', a.user.name],
+    ['MI_USER_PASSWORD_HASH', a.user.passwordHash ?? ''],
+    ['MI_SSH_KEYS', a.user.sshKeys.map((k) => k.trim())],
+    ['MI_HOSTNAME', a.hostname ?? ''],
+    ['MI_HTTP_PROXY', a.proxy.http ?? ''],
+    ['MI_HTTPS_PROXY', a.proxy.https ?? ''],
+    ['MI_NO_PROXY', a.proxy.noProxy ?? ''],
+    ['MI_NET_MODE', n.mode],
+    ['MI_NET_INTERFACE', n.interface ?? ''],
+    ['MI_NET_ADDRESS', isStatic ? (n.address ?? '') : ''],
+    ['MI_NET_PREFIX', isStatic && n.prefix !== undefined ? String(n.prefix) : ''],
+    ['MI_NET_GATEWAY', isStatic ? (n.gateway ?? '') : ''],
+    ['MI_NET_DNS', n.dns],
+    ['MI_NTP_SERVERS', a.ntp.servers],
+    ['MI_HOST_TYPE', a.hostType],
+    ['MI_LVM_SIZE_GIB', String(a.lvm.sizeGiB)],
+    ['MI_HUGEPAGES', String(a.hugepages)],
+    ['MI_DISK_MATCH', d.match],
+    ['MI_DISK_PICK', d.pick],
+    ['MI_DISK_BY_ID', d.byId],
+    ['MI_DISK_BY_PATH', d.byPath],
+    ['MI_DISK_SERIAL', d.serial],
+    ['MI_DISK_WWN', d.wwn],
+    ['MI_DISK_MODEL', d.model],
+    ['MI_DISK_TRANSPORT', d.transport],
+    ['MI_DISK_MIN_GIB', d.minGiB === undefined ? '' : String(d.minGiB)],
+    ['MI_DISK_MAX_GIB', d.maxGiB === undefined ? '' : String(d.maxGiB)],
+    ['MI_DISK_ROTATIONAL', d.rotational === undefined ? '' : yesNo(d.rotational)],
+    ['MI_DISK_WIPE_EXISTING', yesNo(d.wipeExisting)],
+    ['MI_AFTER_INSTALL', a.afterInstall],
+    ['MI_CLOUD_INIT', yesNo(hasCloudInitExtras(a))],
+    ['MI_USER_APPS_DIR', a.userAppsDir ? USER_APPS_ON_MEDIA : ''],
+  ];
+}
+
+/** The cloud-init extras as a NoCloud cloud-config document (YAML, never shell). */
+export function renderCloudInit(a: Answers): string | undefined {
+  if (!hasCloudInitExtras(a)) return undefined;
+  const c = a.cloudInit;
+  const doc: Record<string, unknown> = {};
+  if (c.writeFiles.length > 0) {
+    doc.write_files = c.writeFiles.map((f) => ({
+      path: f.path,
+      permissions: f.permissions.padStart(4, '0'),
+      ...(f.owner ? { owner: f.owner } : {}),
+      content: f.content,
+    }));
+  }
+  // services first (argv lists, no shell), then the user's own commands
+  const runcmd: Array<string | string[]> = [
+    ...c.services.enable.map((u) => ['systemctl', 'enable', '--now', u]),
+    ...c.services.disable.map((u) => ['systemctl', 'disable', '--now', u]),
+    ...c.runcmd.map((r) => (Array.isArray(r) ? [...r] : r)),
+  ];
+  if (runcmd.length > 0) doc.runcmd = runcmd;
+  return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+export function renderInstallerConfig(a: Answers, ctx: InstallerConfigContext): InstallerConfig {
+  const installEnv = shellAssignments(
+    installEnvEntries(a, ctx),
+    `make-iso ${ctx.version}: answers for the unattended installer (docs/contracts.md).\nRead with \`source\`; every value is single-quoted data.`,
+  );
+  const cloudInit = renderCloudInit(a);
+  return cloudInit === undefined ? { installEnv } : { installEnv, cloudInit };
+}
+
+const REDACTED = '<redacted>';
+
+function redactUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  return url.replace(/^([a-z0-9+.-]+:\/\/)[^@/]*@/i, `$1${REDACTED}@`);
+}
+
+/**
+ * A copy of the answers that is safe to embed and show: no password hash, no proxy credentials,
+ * no file contents, and host paths reduced to file names (so the digest does not depend on
+ * where the inputs sat on the build machine).
+ */
+export function redactAnswers(a: Answers): Record<string, unknown> {
+  const name = (p: string | undefined): string | undefined => (p === undefined ? undefined : basename(p));
+  const copy: Record<string, unknown> = {
+    ...a,
+    bootkit: {
+      ...a.bootkit,
+      archive: name(a.bootkit.archive),
+      kernel: name(a.bootkit.kernel),
+      initramfs: name(a.bootkit.initramfs),
+    },
+    osImage: { ...a.osImage, path: name(a.osImage.path) },
+    output: { ...a.output, path: name(a.output.path) },
+    user: { ...a.user, passwordHash: a.user.passwordHash === undefined ? undefined : REDACTED },
+    proxy: { ...a.proxy, http: redactUrl(a.proxy.http), https: redactUrl(a.proxy.https) },
+    cloudInit: {
+      ...a.cloudInit,
+      writeFiles: a.cloudInit.writeFiles.map((f) => ({
+        ...f,
+        content: `${REDACTED}: ${Buffer.byteLength(f.content)} bytes, sha256 ${createHash('sha256').update(f.content).digest('hex')}`,
+      })),
+    },
+    userAppsDir: name(a.userAppsDir),
+  };
+  delete copy.$schema;
+  return JSON.parse(canonicalJson(copy)) as Record<string, unknown>;
+}
+
+/** JSON with object keys sorted at every level and undefined members dropped. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)));
+    }
+    return v;
+  });
+}
+
+/** sha256 of the canonical JSON of the redacted answers, for the manifest and the volume id. */
+export function answersDigest(a: Answers): string {
+  return createHash('sha256')
+    .update(canonicalJson(redactAnswers(a)))
+    .digest('hex');
+}

@@ -1,0 +1,239 @@
+// Why: install.env follows docs/contracts.md key for key, hostile values reach bash byte-identical
+// and run nothing, cloud-init extras are YAML, and the manifest copy holds no secrets.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { answersSchema, type Answers } from '../../../src/answers/schema.js';
+import {
+  answersDigest,
+  canonicalJson,
+  installEnvEntries,
+  redactAnswers,
+  renderInstallerConfig,
+} from '../../../src/render/installer-config.js';
+import { shellAssign, shellQuote } from '../../../src/render/shell.js';
+import { projectRoot } from '../../../src/version.js';
+import { ED25519, HASH } from './helpers.js';
+
+const ctx = { osImageName: 'emt.raw.gz', osImageSha256: 'AB'.repeat(32), version: '1.2.3' };
+
+function answers(extra: Record<string, unknown> = {}): Answers {
+  return answersSchema.parse({
+    bootkit: { archive: '/in/boot.tar.gz' },
+    osImage: { path: '/in/emt.raw.gz' },
+    user: { name: 'edge', passwordHash: HASH, sshKeys: [ED25519] },
+    ...extra,
+  });
+}
+
+/** Sources a file under `set -euo pipefail` and prints each named variable NUL-separated. */
+function sourceAndRead(envFile: string, names: string[], cwd: string): Map<string, string | string[]> {
+  const script = `set -euo pipefail
+source "$1"
+shift
+for n in "$@"; do
+  decl=$(declare -p "$n")
+  if [[ $decl == "declare -a"* ]]; then
+    declare -n ref="$n"
+    printf 'A%s\\0%s\\0' "$n" "\${#ref[@]}"
+    for v in "\${ref[@]}"; do printf '%s\\0' "$v"; done
+    unset -n ref
+  else
+    printf 'S%s\\0%s\\0' "$n" "\${!n}"
+  fi
+done`;
+  const out = execFileSync('bash', ['-c', script, 'bash', envFile, ...names], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent-home' },
+  });
+  const parts = out.toString('utf8').split('\0');
+  const result = new Map<string, string | string[]>();
+  let i = 0;
+  while (i < parts.length - 1) {
+    const head = parts[i++] ?? '';
+    const name = head.slice(1);
+    if (head.startsWith('A')) {
+      const count = Number(parts[i++]);
+      result.set(name, parts.slice(i, i + count));
+      i += count;
+    } else {
+      result.set(name, parts[i++] ?? '');
+    }
+  }
+  return result;
+}
+
+describe('shell quoting', () => {
+  test('single quotes', () => {
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    expect(shellQuote('')).toBe(`''`);
+    expect(shellQuote('a\nb')).toBe(`'a\nb'`);
+    expect(shellAssign('X', ['a', "b'c"])).toBe(`X=('a' 'b'\\''c')`);
+    expect(shellAssign('X', [])).toBe('X=()');
+    expect(() => shellAssign('1X', 'a')).toThrow(/not a shell variable name/);
+    expect(() => shellQuote('a\0b')).toThrow(/NUL/);
+  });
+});
+
+describe('install.env', () => {
+  test('has exactly the keys of docs/contracts.md, in order, every one present', () => {
+    const contract = readFileSync(join(projectRoot, 'docs/contracts.md'), 'utf8');
+    const section = contract.slice(contract.indexOf('## `/etc/make-iso/install.env`'));
+    const table = section.slice(0, section.indexOf('\n## ', 5));
+    const keys = [...table.matchAll(/`(MI_[A-Z0-9_]+)`/g)].map((m) => m[1]);
+    const env = renderInstallerConfig(answers(), ctx).installEnv;
+    const rendered = [...env.matchAll(/^(MI_[A-Z0-9_]+)=/gm)].map((m) => m[1]);
+    expect(rendered).toEqual(keys);
+  });
+
+  test('values as the installer sees them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mi-env-'));
+    const a = answers({
+      network: { mode: 'static', address: '10.0.0.5', prefix: 24, gateway: '10.0.0.1', dns: ['1.1.1.1', '9.9.9.9'] },
+      disk: { transport: ['nvme', 'sata'], minGiB: 64, rotational: false, serial: ['S4*'] },
+      lvm: { sizeGiB: 20 },
+      userAppsDir: '/in/apps',
+      cloudInit: { runcmd: ['true'] },
+    });
+    const { installEnv, cloudInit } = renderInstallerConfig(a, ctx);
+    writeFileSync(join(dir, 'install.env'), installEnv);
+    const names = installEnvEntries(a, ctx).map(([n]) => n);
+    const v = sourceAndRead(join(dir, 'install.env'), names, dir);
+    expect(Object.fromEntries(v)).toMatchObject({
+      MI_VERSION: '1.2.3',
+      MI_OS_IMAGE: 'images/emt.raw.gz',
+      MI_OS_IMAGE_SHA256: 'ab'.repeat(32),
+      MI_USER_NAME: 'edge',
+      MI_USER_PASSWORD_HASH: HASH,
+      MI_SSH_KEYS: [ED25519],
+      MI_HOSTNAME: '',
+      MI_HTTP_PROXY: '',
+      MI_NET_MODE: 'static',
+      MI_NET_ADDRESS: '10.0.0.5',
+      MI_NET_PREFIX: '24',
+      MI_NET_GATEWAY: '10.0.0.1',
+      MI_NET_DNS: ['1.1.1.1', '9.9.9.9'],
+      MI_NTP_SERVERS: [],
+      MI_HOST_TYPE: 'kubernetes',
+      MI_LVM_SIZE_GIB: '20',
+      MI_HUGEPAGES: '0',
+      MI_DISK_MATCH: 'any',
+      MI_DISK_PICK: 'smallest',
+      MI_DISK_SERIAL: ['S4*'],
+      MI_DISK_TRANSPORT: ['nvme', 'sata'],
+      MI_DISK_MIN_GIB: '64',
+      MI_DISK_MAX_GIB: '',
+      MI_DISK_ROTATIONAL: 'no',
+      MI_DISK_WIPE_EXISTING: 'no',
+      MI_AFTER_INSTALL: 'reboot',
+      MI_CLOUD_INIT: 'yes',
+      MI_USER_APPS_DIR: 'user-apps',
+    });
+    expect(cloudInit).toBeDefined();
+    expect(renderInstallerConfig(answers(), ctx).cloudInit).toBeUndefined();
+  });
+});
+
+describe('hostile strings', () => {
+  const HOSTILE = [
+    `'`,
+    `"`,
+    `$(touch CANARY)`,
+    '`touch CANARY`',
+    'a\nb\n',
+    '; rm -rf / ; touch CANARY',
+    '$HOME',
+    '\\',
+    '\\\'\\"',
+    "'; touch CANARY; echo '",
+    '${HOME:-x}$((1+1))',
+    'ünïcødé ✓ 日本 🚀',
+    '\t tab and  spaces ',
+    '!history',
+    '*',
+    '-e',
+    '',
+  ];
+
+  test('every string that reaches install.env arrives byte-identical and runs nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mi-hostile-'));
+    // Every free-text value of the contract, filled through the same renderer the build uses.
+    // Schema-restricted fields (user name, IPs, ...) would refuse these strings; the renderer
+    // must be safe on its own, so we feed it answers that bypass the schema.
+    const base = answers();
+    for (const [i, s] of HOSTILE.entries()) {
+      const hostile: Answers = {
+        ...base,
+        hostname: s,
+        user: { name: s, passwordHash: s, sshKeys: [s, `${s}2`] },
+        proxy: { http: s, https: s, noProxy: s },
+        network: { mode: 'static', interface: s, address: s, prefix: 24, gateway: s, dns: [s, s] },
+        ntp: { servers: [s] },
+        disk: { ...base.disk, byId: [s], byPath: [s], serial: [s], wwn: [s], model: [s] },
+      };
+      const c = { osImageName: `x/${s}`, osImageSha256: s.toLowerCase(), version: s };
+      const entries = installEnvEntries(hostile, c);
+      writeFileSync(join(dir, 'install.env'), renderInstallerConfig(hostile, c).installEnv);
+      const got = sourceAndRead(
+        join(dir, 'install.env'),
+        entries.map(([n]) => n),
+        dir,
+      );
+      for (const [name, value] of entries) {
+        const want = Array.isArray(value) ? value : String(value);
+        expect(got.get(name), `${name} with hostile #${i} ${JSON.stringify(s)}`).toEqual(want);
+      }
+      expect(existsSync(join(dir, 'CANARY')), `hostile #${i} ran a command`).toBe(false);
+    }
+  });
+
+  test('every string the schema accepts in cloud-init extras survives the YAML', () => {
+    const a = answers({
+      cloudInit: {
+        writeFiles: HOSTILE.map((s, i) => ({ path: `/etc/x${i}${s.replace(/[\n\t]/g, '')}`, content: s })),
+        runcmd: [...HOSTILE, HOSTILE],
+        services: { enable: ['a@b.service'], disable: ['c'] },
+      },
+    });
+    const doc = parse(renderInstallerConfig(a, ctx).cloudInit ?? '') as {
+      write_files: Array<{ path: string; content: string; permissions: string }>;
+      runcmd: Array<string | string[]>;
+    };
+    expect(doc.write_files.map((f) => f.content)).toEqual(HOSTILE);
+    expect(doc.write_files[0]?.permissions).toBe('0644');
+    expect(doc.runcmd).toEqual([
+      ['systemctl', 'enable', '--now', 'a@b.service'],
+      ['systemctl', 'disable', '--now', 'c'],
+      ...HOSTILE,
+      HOSTILE,
+    ]);
+    expect(renderInstallerConfig(a, ctx).cloudInit?.startsWith('#cloud-config\n')).toBe(true);
+  });
+});
+
+describe('redaction and digest', () => {
+  test('no secrets and no host paths in the manifest copy', () => {
+    const a = answers({
+      proxy: { http: 'http://alice:s3cret@proxy:3128' },
+      cloudInit: { writeFiles: [{ path: '/etc/token', content: 'TOKEN-123' }] },
+    });
+    const text = canonicalJson(redactAnswers(a));
+    expect(text).not.toContain(HASH);
+    expect(text).not.toContain('s3cret');
+    expect(text).not.toContain('TOKEN-123');
+    expect(text).not.toContain('/in/');
+    expect(text).toContain('http://<redacted>@proxy:3128');
+    expect(text).toContain('"archive":"boot.tar.gz"');
+  });
+
+  test('digest is stable, ignores where inputs sit, and changes with settings', () => {
+    const a = answers();
+    expect(answersDigest(a)).toMatch(/^[0-9a-f]{64}$/);
+    expect(answersDigest(a)).toBe(answersDigest(answers()));
+    expect(answersDigest({ ...a, bootkit: { archive: '/elsewhere/boot.tar.gz' } })).toBe(answersDigest(a));
+    expect(answersDigest({ ...a, hugepages: 2 })).not.toBe(answersDigest(a));
+  });
+});
