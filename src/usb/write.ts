@@ -239,9 +239,11 @@ export async function writeImage(opts: WriteOptions): Promise<WriteResult> {
         if (opts.signal?.aborted) throw interrupted('write');
         const next = pos + n;
         pending = next < size ? readFull(src, other, Math.min(bs, size - next), next) : undefined;
-        hash.update(cur.subarray(0, n));
         touched = true;
-        await sink.write(cur, n, pos);
+        // The device write runs on libuv's pool while this thread hashes the same bytes.
+        const written = sink.write(cur, n, pos);
+        hash.update(cur.subarray(0, n));
+        await written;
         pos = next;
         [cur, other] = [other, cur];
         progress({ step: 'write', kind: 'progress', done: pos, total: size });
@@ -273,21 +275,32 @@ export async function writeImage(opts: WriteOptions): Promise<WriteResult> {
     progress({ step: 'verify', kind: 'start', done: 0, total: size, message: `verifying ${opts.target}` });
     const back = createHash('sha256');
     let vpos = 0;
-    while (vpos < size) {
-      if (opts.signal?.aborted) {
-        throw interrupted(`interrupted while verifying: ${opts.target} was written completely but not verified`);
+    let rcur = bufs.a;
+    let rother = bufs.b;
+    let reading: Promise<number> | undefined = sink.read(rcur, Math.min(bs, size), 0);
+    try {
+      while (reading) {
+        const want = Math.min(bs, size - vpos);
+        const n: number = await reading;
+        if (n < want) {
+          throw new VerificationError(
+            `read-back of ${opts.target} ended at byte ${vpos + n} of ${size}; the drive is smaller than it claims or failing`,
+            sha256,
+          );
+        }
+        if (opts.signal?.aborted) {
+          throw interrupted(`interrupted while verifying: ${opts.target} was written completely but not verified`);
+        }
+        const next: number = vpos + n;
+        // Read the next block while hashing this one.
+        reading = next < size ? sink.read(rother, Math.min(bs, size - next), next) : undefined;
+        back.update(rcur.subarray(0, n));
+        vpos = next;
+        [rcur, rother] = [rother, rcur];
+        progress({ step: 'verify', kind: 'progress', done: vpos, total: size });
       }
-      const want = Math.min(bs, size - vpos);
-      const n = await sink.read(bufs.a, want, vpos);
-      if (n < want) {
-        throw new VerificationError(
-          `read-back of ${opts.target} ended at byte ${vpos + n} of ${size}; the drive is smaller than it claims or failing`,
-          sha256,
-        );
-      }
-      back.update(bufs.a.subarray(0, n));
-      vpos += n;
-      progress({ step: 'verify', kind: 'progress', done: vpos, total: size });
+    } finally {
+      await reading?.catch(() => 0);
     }
     const actual = back.digest('hex');
     if (actual !== sha256) {

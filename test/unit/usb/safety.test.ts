@@ -1,17 +1,17 @@
 // Why: each refusal of `make-iso write` is a pure rule; test every one, and that --force and --unmount only lift the right ones.
 import { describe, expect, it } from 'vitest';
-import { checkTarget, mountsToUnmount, type TargetFacts } from '../../../src/usb/safety.js';
+import { checkTarget, mountsToUnmount, type SourceFacts, type TargetFacts } from '../../../src/usb/safety.js';
 import { describeTarget, progressLine } from '../../../src/cli/commands/write.js';
 import { blockFacts } from './lsblk-samples.js';
 
 const GiB = 1024 ** 3;
 const iso = { size: 1.2 * GiB, majMin: '0:50' };
 
-function codes(t: TargetFacts, opts = {}, src = iso): string[] {
+function codes(t: TargetFacts, opts = {}, src: SourceFacts = iso): string[] {
   return checkTarget(t, src, opts).map((r) => r.code);
 }
 
-function only(t: TargetFacts, opts = {}, src = iso): string {
+function only(t: TargetFacts, opts = {}, src: SourceFacts = iso): string {
   const r = checkTarget(t, src, opts);
   expect(r).toHaveLength(1);
   return r[0]?.message ?? '';
