@@ -176,6 +176,8 @@ export interface CpioNewEntry {
   nlink?: number;
   uid?: number;
   gid?: number;
+  devmajor?: number;
+  devminor?: number;
   rdevmajor?: number;
   rdevminor?: number;
 }
@@ -191,8 +193,8 @@ export function cpioHeader(e: CpioNewEntry): Buffer {
     e.nlink ?? ((e.mode & S_IFMT) === S_IFDIR ? 2 : 1),
     e.mtime,
     e.filesize,
-    0,
-    0,
+    e.devmajor ?? 0,
+    e.devminor ?? 0,
     e.rdevmajor ?? 0,
     e.rdevminor ?? 0,
     nameBuf.length,

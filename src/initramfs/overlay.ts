@@ -1,0 +1,60 @@
+// Why: the fast mode. Instead of recompressing the vendor rootfs, make-iso appends one small
+// gzip'd cpio: a staging tree plus a dracut pre-pivot hook that lays it onto the new root
+// at boot (the kernel unpacks every archive of the chain in order; later files win).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import zlib from 'node:zlib';
+import { projectRoot } from '../version.js';
+import { type NormalizedChange, parentDirs } from '../rootfs/change.js';
+import { buildCpio, type CpioMemEntry } from './cpio.js';
+
+/** The committed hook script (shellcheck-clean POSIX sh). */
+export const OVERLAY_HOOK_SOURCE = join(projectRoot, 'iso', 'dracut', '99-make-iso.sh');
+/** Where the hook lands in the initramfs (/lib is a link to usr/lib in dracut images). */
+export const OVERLAY_HOOK_PATH = 'usr/lib/dracut/hooks/pre-pivot/99-make-iso.sh';
+/** The staging directory in the initramfs root. */
+export const OVERLAY_STAGE = 'make-iso-overlay';
+
+/**
+ * The overlay cpio's entries, sorted by name (parents first). Directories above the hook are
+ * emitted with mode 0755: the kernel's mkdir on an existing directory only re-applies
+ * mode/owner, and 0755 root is what dracut creates. `lib` itself is never emitted, so the
+ * vendor's usr-merge link (lib -> usr/lib) stays.
+ */
+export function overlayEntries(change: NormalizedChange, hook: Buffer): CpioMemEntry[] {
+  const entries = new Map<string, CpioMemEntry>();
+  const dir = (name: string, mode = 0o755): void => {
+    if (!entries.has(name)) entries.set(name, { name, type: 'dir', mode });
+  };
+  for (const d of parentDirs(OVERLAY_HOOK_PATH)) dir(d);
+  entries.set(OVERLAY_HOOK_PATH, { name: OVERLAY_HOOK_PATH, type: 'file', mode: 0o755, content: hook });
+  dir(OVERLAY_STAGE, 0o700);
+  dir(`${OVERLAY_STAGE}/root`);
+  // Explicit directories first so their modes win over implied parents.
+  for (const f of change.files) {
+    if (f.type === 'dir')
+      entries.set(`${OVERLAY_STAGE}/root/${f.path}`, {
+        name: `${OVERLAY_STAGE}/root/${f.path}`,
+        type: 'dir',
+        mode: f.mode,
+      });
+  }
+  for (const f of change.files) {
+    const name = `${OVERLAY_STAGE}/root/${f.path}`;
+    for (const d of parentDirs(f.path)) dir(`${OVERLAY_STAGE}/root/${d}`);
+    if (f.type === 'file') entries.set(name, { name, type: 'file', mode: f.mode, content: f.content });
+    else if (f.type === 'symlink') entries.set(name, { name, type: 'symlink', target: f.linkpath });
+  }
+  if (change.mask.length > 0) {
+    const name = `${OVERLAY_STAGE}/mask`;
+    entries.set(name, { name, type: 'file', mode: 0o644, content: Buffer.from(`${change.mask.join('\n')}\n`) });
+  }
+  return [...entries.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The overlay archive: newc cpio, gzip -9 without name or time, so it is reproducible. */
+export async function buildOverlayArchive(change: NormalizedChange, mtime: number): Promise<Buffer> {
+  const hook = await readFile(OVERLAY_HOOK_SOURCE);
+  const cpio = buildCpio(overlayEntries(change, hook), mtime);
+  return zlib.gzipSync(cpio, { level: 9 });
+}

@@ -1,0 +1,66 @@
+// Why: the scan must report layout, units, tools and kernel version without writing to disk.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { scanBootkitInitramfs } from '../../../src/initramfs/scan.js';
+import { UserError } from '../../../src/errors.js';
+import { KVER, makeInitramfs, sh, tempDir } from '../../helpers/initramfs-fixtures.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => ({ dir, cleanup } = await tempDir()));
+afterAll(() => cleanup());
+
+async function build(name: string, opts: Parameters<typeof makeInitramfs>[2]): Promise<string> {
+  const work = join(dir, name);
+  await sh(`mkdir -p ${work}`);
+  const out = join(work, 'initramfs.img');
+  await makeInitramfs(work, out, opts);
+  return out;
+}
+
+describe('scanBootkitInitramfs', () => {
+  it('reports layout, cmdline, kernel, units and tools of a microcode-prefixed gzip initramfs', async () => {
+    const img = await build('mc', { compression: 'gzip', microcode: true });
+    const s = await scanBootkitInitramfs(img, {
+      units: ['tink-worker', 'caddy.service', 'fluent-bit', 'device-discovery', 'sshd'],
+    });
+    expect(s.archives.map((a) => a.compression)).toEqual(['none', 'gzip']);
+    expect(s.rootfs).toMatchObject({ archive: 1, name: 'rootfs.tar.gz', dotSlash: true });
+    expect(s.rootfs.entries).toBeGreaterThan(20);
+    expect(s.cmdline).toEqual([
+      { path: 'etc/cmdline.d/95root-dev.conf', content: 'root=tmpfs rootflags=size=1G,mode=0755\n' },
+    ]);
+    expect(s.kernelVersion).toBe(KVER);
+    expect(s.kernelVersions).toEqual({ initramfs: [KVER], rootfs: [KVER] });
+    const byName = Object.fromEntries(s.units.map((u) => [u.name, u]));
+    expect(byName['tink-worker.service']).toEqual({
+      name: 'tink-worker.service',
+      present: true,
+      paths: ['usr/lib/systemd/system/tink-worker.service'],
+      enabledIn: ['multi-user.target.wants'],
+      masked: false,
+    });
+    expect(byName['device-discovery.service']!.present).toBe(false);
+    expect(byName['sshd.service']!.enabledIn).toEqual(['multi-user.target.wants']);
+    expect(s.missingTools).toEqual([]);
+    expect(s.tools.find((t) => t.name === 'gawk')!.path).toBe('usr/bin/gawk');
+  });
+
+  it.each(['zstd', 'xz', 'none'] as const)('reads a %s initramfs and names missing tools', async (c) => {
+    const s = await scanBootkitInitramfs(await build(`c-${c}`, { compression: c, withIfconfig: false }));
+    expect(s.archives.map((a) => a.compression)).toEqual([c]);
+    expect(s.missingTools).toEqual(['ifconfig']);
+    expect(s.units.filter((u) => u.present).map((u) => u.name)).toEqual([
+      'tink-worker.service',
+      'caddy.service',
+      'fluent-bit.service',
+    ]);
+  });
+
+  it('says clearly when there is no rootfs.tar.gz', async () => {
+    const img = await build('norootfs', { rootfs: false });
+    const err = await scanBootkitInitramfs(img).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(/is not a bootkit initramfs: no rootfs.tar.gz inside/);
+  });
+});
