@@ -152,14 +152,9 @@ async function rewrite(
       if (a.compression === 'none' && outPos % 4 !== 0) {
         // an uncompressed archive must start 4-byte aligned (the kernel checks)
         await appendFile(tmp, Buffer.alloc(4 - (outPos % 4)));
-        outPos += 4 - (outPos % 4);
       }
-      if (a.index !== target) {
-        await appendRange(tmp, input, a.offset, a.offset + a.length, signal);
-      } else {
-        const r = await rewriteArchive(input, a, tmp, norm, opts);
-        report = r;
-      }
+      if (a.index !== target) await appendRange(tmp, input, a.offset, a.offset + a.length, signal);
+      else report = await rewriteArchive(input, a, tmp, norm, opts);
       outPos = (await stat(tmp)).size;
       inPos = a.offset + a.length;
     }
