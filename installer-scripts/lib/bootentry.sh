@@ -9,7 +9,7 @@ BOOT_LOADER='\EFI\BOOT\BOOTX64.EFI'
 
 # efi_entries_with_label LABEL: boot numbers (XXXX) whose label is LABEL, from efibootmgr on stdin.
 efi_entries_with_label() {
-  local want=$1 line label re='^Boot([0-9A-Fa-f]{4})\*? (.*)$'
+  local want=$1 line label re='^Boot([0-9A-Fa-f]{4})[*]?[[:blank:]]+(.*)$'
   while IFS= read -r line; do
     [[ $line =~ $re ]] || continue
     label=${BASH_REMATCH[2]%%$'\t'*}

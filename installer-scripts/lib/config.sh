@@ -114,11 +114,17 @@ config_validate() {
   [[ $MI_OS_IMAGE_SHA256 =~ ^[0-9a-f]{64}$ ]] || config_err MI_OS_IMAGE_SHA256 "must be 64 lowercase hex digits"
   [[ $MI_USER_NAME =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] || config_err MI_USER_NAME "must be a lowercase user name (got '${MI_USER_NAME}')"
   [[ $MI_USER_NAME != root ]] || config_err MI_USER_NAME "must not be root"
-  [[ $MI_USER_PASSWORD_HASH =~ ^\$6\$[./A-Za-z0-9\$=]+$ ]] || config_err MI_USER_PASSWORD_HASH "must be a SHA-512 crypt hash (\$6\$...)"
+  # shellcheck disable=SC2016 # a regex, not an expansion
+  local re_hash='^\$6\$(rounds=[0-9]{4,9}\$)?[^$:[:space:]]{1,16}\$[./0-9A-Za-z]{86}$'
+  [[ -z $MI_USER_PASSWORD_HASH || $MI_USER_PASSWORD_HASH =~ $re_hash ]] ||
+    config_err MI_USER_PASSWORD_HASH "must be a SHA-512 crypt hash (\$6\$...)"
+  local re_key=$'^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$'
   for v in "${MI_SSH_KEYS[@]}"; do
-    [[ $v =~ ^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+\ [A-Za-z0-9+/=]+(\ [^[:cntrl:]]*)?$ ]] ||
-      config_err MI_SSH_KEYS "not an OpenSSH public key line: '${v:0:40}'"
+    [[ $v =~ $re_key ]] || config_err MI_SSH_KEYS "not an OpenSSH public key line: '${v:0:40}'"
   done
+  if [[ -z $MI_USER_PASSWORD_HASH ]] && ((${#MI_SSH_KEYS[@]} == 0)); then
+    config_err MI_USER_PASSWORD_HASH "empty and no MI_SSH_KEYS: nobody could log in"
+  fi
   [[ -z $MI_HOSTNAME || $MI_HOSTNAME =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$ ]] ||
     config_err MI_HOSTNAME "not a valid host name (got '${MI_HOSTNAME}')"
   config_plain MI_HTTP_PROXY "$MI_HTTP_PROXY"

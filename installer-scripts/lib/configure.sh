@@ -66,8 +66,12 @@ cfg_user() {
     if ((${#groups[@]})); then opts+=(--groups "$(IFS=, && printf '%s' "${groups[*]}")"); fi
     run useradd "${opts[@]}" -- "$user" || die "cannot create the user ${user} in the installed system"
   fi
-  printf '%s:%s\n' "$user" "$MI_USER_PASSWORD_HASH" | run chpasswd --encrypted --root "$CFG_ROOT" ||
-    die "cannot set the password of ${user} in the installed system"
+  if [[ -n $MI_USER_PASSWORD_HASH ]]; then
+    printf '%s:%s\n' "$user" "$MI_USER_PASSWORD_HASH" | run chpasswd --encrypted --root "$CFG_ROOT" ||
+      die "cannot set the password of ${user} in the installed system"
+  else
+    info "no password hash given: ${user} logs in with its ssh key only"
+  fi
   printf '%s ALL=(ALL) ALL\n' "$user" | cfg_write "etc/sudoers.d/90-make-iso-${user}" 0440
 }
 
@@ -76,7 +80,7 @@ cfg_ssh_keys() {
   ((${#MI_SSH_KEYS[@]})) || return 0
   local uid gid home key dir file
   read -r uid gid home < <(cfg_passwd_entry "$MI_USER_NAME") || die "user ${MI_USER_NAME} is missing from the installed /etc/passwd"
-  [[ $home == /* && $home != *..* ]] || die "user ${MI_USER_NAME} has an unusable home directory '${home}'"
+  [[ $home == /?* && $home != *..* ]] || die "user ${MI_USER_NAME} has an unusable home directory '${home}'"
   dir=$CFG_ROOT$home/.ssh
   file=$dir/authorized_keys
   mkdir -p -- "$dir"

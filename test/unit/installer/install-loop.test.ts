@@ -1,0 +1,164 @@
+// Why: runs the real write, verify and configure steps onto loop devices this test creates (root only; never another disk).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { shellAssignments, type ShellValue } from '../../../src/render/shell.js';
+import { HASH, KEY, validEnv } from './install-env.js';
+import { runInstaller, tempDir } from './run-bash.js';
+
+const sh = (cmd: string, ...args: string[]): string =>
+  execFileSync('bash', ['--norc', '-c', cmd, '_', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const hasTool = (t: string): boolean => spawnSync('bash', ['--norc', '-c', `command -v ${t}`]).status === 0;
+const canRun =
+  process.getuid?.() === 0 &&
+  ['losetup', 'partx', 'sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'debugfs', 'useradd'].every(hasTool);
+
+let tmp: ReturnType<typeof tempDir>;
+const loops: string[] = [];
+let imageSha = '';
+let badImageSha = '';
+
+/** Attaches a fresh sparse file as a loop device and remembers it for afterEach. */
+function newLoop(name: string, size = '64M'): string {
+  const file = join(tmp.dir, name);
+  sh('truncate -s "$2" "$1"', file, size);
+  const dev = sh('losetup -f --show -P "$1"', file).trim();
+  expect(dev).toMatch(/^\/dev\/loop\d+$/);
+  loops.push(dev);
+  return dev;
+}
+
+const debugfsCat = (part: string, path: string): string => sh('debugfs -R "cat $2" "$1" 2>/dev/null', part, path);
+const debugfsStat = (part: string, path: string): string => sh('debugfs -R "stat $2" "$1" 2>/dev/null', part, path);
+/** Partition lines of `sfdisk -d`, without the device names (start, size, type, uuid, name). */
+const partitions = (dev: string): string[] =>
+  sh('sfdisk -d "$1"', dev)
+    .split('\n')
+    .filter((l) => l.includes(' : start='))
+    .map((l) => l.replace(/^\S+ : /, ''));
+
+function install(dev: string, over: Record<string, ShellValue> = {}, dir = 'img') {
+  const name = `${dev.replace('/dev/', '')}-${Math.random().toString(36).slice(2)}`;
+  const env = tmp.file(
+    `${name}.env`,
+    shellAssignments(
+      validEnv({
+        MI_OS_IMAGE: 'images/os.raw.gz',
+        MI_OS_IMAGE_SHA256: dir === 'img' ? imageSha : badImageSha,
+        MI_NET_MODE: 'static',
+        MI_NET_INTERFACE: 'eth0',
+        MI_NET_ADDRESS: '192.168.10.5',
+        MI_NET_PREFIX: '24',
+        MI_NET_GATEWAY: '192.168.10.1',
+        MI_HUGEPAGES: '64',
+        ...over,
+      }),
+    ),
+  );
+  const log = join(tmp.dir, `${name}.log`);
+  const r = runInstaller({
+    MI_INSTALL_ENV: env,
+    MI_CMDLINE_FILE: tmp.file(`${name}.cmdline`, 'root=tmpfs makeiso.volid=MAKEISO1\n'),
+    MI_RUN_DIR: join(tmp.dir, name),
+    MI_LOG_FILE: log,
+    MI_TEST_TARGET: dev,
+    MI_TEST_MEDIA_DIR: join(tmp.dir, dir, 'media'),
+    MI_TEST_NO_BOOTENTRY: '1',
+    MI_TEST_NO_REBOOT: '1',
+  });
+  return { ...r, log: readFileSync(log, 'utf8') };
+}
+
+describe.skipIf(!canRun)('install onto a loop device', () => {
+  beforeAll(() => {
+    tmp = tempDir();
+    const script = join(import.meta.dirname, 'make-test-image.sh');
+    sh('"$1" "$2"', script, join(tmp.dir, 'img'));
+    sh('"$1" "$2" notrootfs', script, join(tmp.dir, 'bad'));
+    imageSha = sh('sha256sum <"$1"', join(tmp.dir, 'img/media/images/os.raw.gz')).split(' ')[0] ?? '';
+    badImageSha = sh('sha256sum <"$1"', join(tmp.dir, 'bad/media/images/os.raw.gz')).split(' ')[0] ?? '';
+  });
+  afterEach(() => {
+    for (const dev of loops.splice(0)) spawnSync('losetup', ['-d', dev]);
+  });
+  afterAll(() => tmp?.cleanup());
+
+  it('writes and verifies the image, then applies the answers to the installed rootfs', () => {
+    const dev = newLoop('target.img');
+    const r = install(dev);
+    expect(r.status, r.log).toBe(0);
+    expect(r.lines.at(-1)).toBe(`MAKE-ISO-INSTALLER: SUCCESS: installed images/os.raw.gz on ${dev}`);
+    expect(r.lines.filter((l) => /^MAKE-ISO-INSTALLER: step /.test(l))).toHaveLength(10);
+    expect(r.lines).toContain(`make-iso-installer: partitions: rootfs=${dev}p2 esp=${dev}p1 edge_persistent=${dev}p3`);
+
+    // the partition table matches the image's (the backup header moved to the end of the disk)
+    expect(partitions(dev)).toEqual(partitions(join(tmp.dir, 'img/os.raw')));
+    expect(sh('sfdisk -d "$1" | grep last-lba', dev)).toMatch(/last-lba: 131038/);
+
+    const root = `${dev}p2`;
+    expect(debugfsCat(root, '/etc/shadow')).toContain(`edge:${HASH}:`);
+    expect(debugfsCat(root, '/etc/passwd')).toMatch(/^edge:x:1000:1000::\/home\/edge:\/bin\/bash$/m);
+    expect(debugfsCat(root, '/etc/group')).toMatch(/^wheel:x:10:edge$/m);
+    expect(debugfsCat(root, '/etc/sudoers.d/90-make-iso-edge')).toBe('edge ALL=(ALL) ALL\n');
+    expect(debugfsCat(root, '/home/edge/.ssh/authorized_keys')).toBe(`${KEY}\n`);
+    const keyStat = debugfsStat(root, '/home/edge/.ssh/authorized_keys');
+    expect(keyStat).toMatch(/Mode:\s+0600/);
+    expect(keyStat).toMatch(/User:\s+1000\s+Group:\s+1000/);
+    expect(debugfsStat(root, '/home/edge/.ssh')).toMatch(/Mode:\s+0700/);
+    expect(debugfsCat(root, '/etc/environment')).toBe(
+      [
+        'PATH="/usr/bin:/bin"',
+        'http_proxy="http://proxy.example:3128"',
+        'HTTP_PROXY="http://proxy.example:3128"',
+        'https_proxy="http://proxy.example:3128"',
+        'HTTPS_PROXY="http://proxy.example:3128"',
+        'no_proxy="localhost,127.0.0.1"',
+        'NO_PROXY="localhost,127.0.0.1"',
+        '',
+      ].join('\n'),
+    );
+    expect(debugfsCat(root, '/etc/hostname')).toBe('node-1\n');
+    expect(debugfsCat(root, '/etc/systemd/network/10-make-iso-static.network')).toContain(
+      '[Match]\nName=eth0\n\n[Network]\nAddress=192.168.10.5/24\nGateway=192.168.10.1\nDNS=1.1.1.1\n',
+    );
+    expect(debugfsCat(root, '/etc/systemd/timesyncd.conf.d/90-make-iso-ntp.conf')).toContain('NTP=pool.ntp.org');
+    expect(debugfsCat(root, '/etc/sysctl.d/90-make-iso-hugepages.conf')).toContain('vm.nr_hugepages = 64');
+    expect(debugfsCat(root, '/etc/make-iso/host-type')).toBe('kubernetes\n');
+    expect(debugfsCat(root, '/var/log/make-iso-installer.log')).toContain('MAKE-ISO-INSTALLER: step 10/10: finish');
+    // the secret hash is never logged
+    expect(r.log).not.toContain(HASH);
+  });
+
+  it('a damaged image writes nothing: the disk is unchanged, FAILED, no SUCCESS', () => {
+    const dev = newLoop('untouched.img');
+    sh('printf "precious data" | dd of="$1" bs=512 seek=100 conv=notrunc status=none', dev);
+    const before = sh('sha256sum <"$1"', dev);
+    const r = install(dev, { MI_OS_IMAGE_SHA256: '0'.repeat(64) });
+    expect(r.status).toBe(1);
+    expect(r.lines.at(-1)).toMatch(/^MAKE-ISO-INSTALLER: FAILED: step 3\/10 .*damaged/);
+    expect(r.stdout).not.toContain('SUCCESS');
+    expect(sh('sha256sum <"$1"', dev)).toBe(before);
+  });
+
+  it('a failure after the write clears the partition table so the half-installed disk never boots', () => {
+    const dev = newLoop('half.img');
+    const r = install(dev, {}, 'bad');
+    expect(r.status).toBe(1);
+    expect(r.lines.at(-1)).toMatch(
+      /^MAKE-ISO-INSTALLER: FAILED: step 6\/10 \(verify the written image\): the installed image has no single partition labelled rootfs/,
+    );
+    expect(r.lines).toContain(
+      `make-iso-installer: clearing the partition table of ${dev} (the install did not complete)`,
+    );
+    expect(spawnSync('sfdisk', ['-d', dev]).status).not.toBe(0);
+  });
+
+  it('installs again over an earlier install (the user already exists)', () => {
+    const dev = newLoop('again.img');
+    expect(install(dev).status).toBe(0);
+    const again = install(dev, { MI_SSH_KEYS: [] });
+    expect(again.status, again.log).toBe(0);
+    expect(debugfsCat(`${dev}p2`, '/etc/shadow')).toContain(`edge:${HASH}:`);
+  });
+});
