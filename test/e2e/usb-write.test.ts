@@ -41,6 +41,7 @@ function sha256File(path: string, length?: number): string {
 let work: string;
 let iso: string;
 let isoSize: number;
+let hybridIso: string;
 const loops: string[] = [];
 const mounts: string[] = [];
 
@@ -52,6 +53,16 @@ function makeIso(dir: string): string {
   writeFileSync(join(tree, 'README.txt'), 'make-iso usb write test\n');
   const out = join(dir, 'test.iso');
   sh('xorriso', ['-as', 'mkisofs', '-quiet', '-o', out, '-V', 'MAKEISO_USBTEST', tree]);
+  return out;
+}
+
+/** A hybrid (GPT + ESP) ISO like the generator's, from grub-mkrescue: has a partition table to extend. */
+function makeHybridIso(dir: string): string {
+  const tree = join(dir, 'hybrid');
+  mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
+  writeFileSync(join(tree, 'boot', 'grub', 'grub.cfg'), 'echo make-iso\nhalt\n');
+  const out = join(dir, 'hybrid.iso');
+  sh('grub-mkrescue', ['-o', out, tree]);
   return out;
 }
 
@@ -115,6 +126,7 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
     work = mkdtempSync(join(tmpdir(), 'make-iso-usb-'));
     iso = makeIso(work);
     isoSize = statSync(iso).size;
+    hybridIso = makeHybridIso(work);
   });
 
   afterEach(() => {
@@ -327,5 +339,37 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
     expect(statSync(big).size).toBe(isoSize + MiB);
     expect(sha256File(big, isoSize)).toBe(sha256File(iso));
     rmSync(big);
+  });
+
+  it('--data-partition adds a FAT partition labelled MAKEISO-LOG after the ISO, leaving the ISO's bytes intact', async () => {
+    const { dev, file } = makeLoop(64 * MiB);
+    const hybridSize = statSync(hybridIso).size;
+    const r = await cliWrite([hybridIso, dev, '--yes', '--force', '--data-partition']);
+    expect(r.error).toBeUndefined();
+    expect(r.lines.join('\n')).toMatch(/added a [\d.]+ MiB FAT partition "MAKEISO-LOG" at 20\.0 MiB/);
+    const table = JSON.parse(sh('sfdisk', ['--json', file])) as {
+      partitiontable: { partitions: { start: number; size: number; name?: string }[] };
+    };
+    const data = table.partitiontable.partitions.find((p) => p.name === 'make-iso data');
+    expect(data?.start).toBe(40960);
+    expect((data?.start ?? 0) * 512).toBeGreaterThanOrEqual(hybridSize);
+    const probe = sh('blkid', ['-p', '-o', 'export', '-O', String((data?.start ?? 0) * 512), file]);
+    expect(probe).toContain('LABEL=MAKEISO-LOG');
+    expect(probe).toContain('TYPE=vfat');
+    // The ISO's own bytes past the partition tables are untouched.
+    const written = readFileSync(file).subarray(64 * 512, hybridSize);
+    expect(written.equals(readFileSync(hybridIso).subarray(64 * 512))).toBe(true);
+  });
+
+  it('--data-partition refuses before writing when there is no room or no partition table', async () => {
+    const out = join(work, 'tight.img');
+    expect(refusalOf(await cliWrite([hybridIso, out, '--yes', '--data-partition']))).toMatch(
+      /no room for a data partition/,
+    );
+    expect(() => statSync(out)).toThrow();
+    const { dev } = makeLoop(64 * MiB);
+    expect(refusalOf(await cliWrite([iso, dev, '--yes', '--force', '--data-partition']))).toMatch(
+      /has no partition table \(not a hybrid ISO\)/,
+    );
   });
 });

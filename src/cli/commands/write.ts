@@ -2,9 +2,17 @@
 // will be destroyed, asks for the device name, then writes and verifies with a live progress line.
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../../errors.js';
+import { stat } from 'node:fs/promises';
+import { inContext, UserError } from '../../errors.js';
 import { run } from '../../exec.js';
 import type { ProgressEvent, ProgressSink } from '../../progress.js';
+import {
+  addDataPartition,
+  DATA_PARTITION,
+  parseSize,
+  planDataPartition,
+  readPartitionTable,
+} from '../../usb/data-partition.js';
 import { formatBytes, readInventory } from '../../usb/drives.js';
 import { checkTarget, mountsToUnmount, type Refusal, type TargetFacts } from '../../usb/safety.js';
 import { inspectSource, inspectTarget } from '../../usb/target.js';
@@ -17,6 +25,8 @@ export interface WriteCommandOptions {
   verify: boolean;
   force?: boolean;
   unmount?: boolean;
+  /** true (rest of the drive) or a size such as "1G". */
+  dataPartition?: boolean | string;
 }
 
 /** Replaceable in tests: the prompt, and the signal that Ctrl-C aborts. */
@@ -99,6 +109,10 @@ function progressRenderer(cli: Cli, drawLine: ((line: string) => void) | undefin
   };
 }
 
+function dataSize(opt: boolean | string): { bytes?: number } {
+  return { bytes: opt === true ? undefined : parseSize(String(opt)) };
+}
+
 async function unmountAll(t: TargetFacts): Promise<string[]> {
   const mounts = mountsToUnmount(t);
   for (const m of mounts) await run('umount', [m]);
@@ -115,6 +129,10 @@ export function register(program: Command, cli: Cli, deps: WriteDeps = defaultDe
     .option('--no-verify', 'skip reading the drive back after writing')
     .option('--force', 'allow a non-removable, non-USB drive, or overwriting the start of a larger image file')
     .option('--unmount', "unmount the drive's mounted partitions first")
+    .option(
+      '--data-partition [size]',
+      `after writing, add a FAT partition labelled ${DATA_PARTITION.fsLabel} after the ISO (rest of the drive, or SIZE such as 1G) where the installer leaves its log`,
+    )
     .addHelpText(
       'after',
       '\nRefused always: system drives (holding /, /boot, swap, ...), partitions, read-only or too small drives.\n' +
@@ -128,6 +146,12 @@ export function register(program: Command, cli: Cli, deps: WriteDeps = defaultDe
       let target = await inspectTarget(device, source, inventory);
       const refusals = checkTarget(target, source, { force: opts.force, unmount: opts.unmount });
       if (refusals.length > 0) throw refusalError(device, refusals);
+      const wantData = opts.dataPartition === undefined ? undefined : dataSize(opts.dataPartition);
+      if (wantData !== undefined) {
+        // Refuse before writing when there will be no room (the real plan is made after writing).
+        const room = target.kind === 'block' ? (target.drive?.size ?? 0) : Math.max(target.fileSize ?? 0, source.size);
+        planDataPartition(await readPartitionTable(iso), source.size, room, wantData.bytes);
+      }
 
       for (const line of describeTarget(target, iso, source.size)) cli.err(line);
       if (!opts.yes) {
@@ -161,6 +185,17 @@ export function register(program: Command, cli: Cli, deps: WriteDeps = defaultDe
           signal: ac.signal,
           progress: progressRenderer(cli, deps.drawLine ?? (cli.isTTY ? drawOnStderr : undefined)),
         });
+        if (wantData !== undefined) {
+          const room = target.kind === 'block' ? (target.drive?.size ?? 0) : (await stat(target.path)).size;
+          const plan = await inContext('adding the data partition', () =>
+            addDataPartition(target.path, result.bytes, room, wantData.bytes),
+          );
+          cli.err(
+            `added a ${formatBytes(plan.size * plan.sectorSize)} FAT partition "${DATA_PARTITION.fsLabel}" at ${formatBytes(plan.start * plan.sectorSize)} for installer logs`,
+          );
+        }
+        // Let the kernel (and udev) see the new partitions; loop devices without partscan refuse: fine.
+        if (target.kind === 'block') await run('blockdev', ['--rereadpt', target.path]).catch(() => '');
         const rate = (result.bytes / Math.max(result.writeSeconds, 0.001) / 1e6).toFixed(1);
         cli.out(
           result.verified
