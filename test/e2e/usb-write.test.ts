@@ -341,7 +341,7 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
     rmSync(big);
   });
 
-  it('--data-partition adds a FAT partition labelled MAKEISO-LOG after the ISO, leaving the ISO's bytes intact', async () => {
+  it('--data-partition adds a FAT partition labelled MAKEISO-LOG after the ISO and leaves the ISO bytes intact', async () => {
     const { dev, file } = makeLoop(64 * MiB);
     const hybridSize = statSync(hybridIso).size;
     const r = await cliWrite([hybridIso, dev, '--yes', '--force', '--data-partition']);
