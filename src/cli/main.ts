@@ -3,15 +3,10 @@
 // errors, maps them to exit codes and calls process.exit.
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands/index.js';
-import { MakeIsoError, ExitCode } from '../errors.js';
+import { MakeIsoError, ExitCode, ValidationError } from '../errors.js';
 import { version } from '../version.js';
 import type { Cli } from './context.js';
-import type { ProgressEvent } from '../progress.js';
-
-function plainProgress(e: ProgressEvent): void {
-  if (e.kind === 'progress') return;
-  if (e.message) process.stderr.write(`${e.kind === 'warn' ? 'warning: ' : ''}${e.message}\n`);
-}
+import { processOutput } from './output.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -21,7 +16,8 @@ export async function main(argv: string[]): Promise<number> {
     setExitCode: (code) => {
       exitCode = code;
     },
-    progress: plainProgress,
+    // live on a terminal, plain lines otherwise; commands with --json/--quiet/--verbose switch it
+    progress: (e) => processOutput().progress(e),
     isTTY: Boolean(process.stdout.isTTY && process.stdin.isTTY),
   };
   const program = new Command('make-iso')
@@ -43,11 +39,14 @@ export async function main(argv: string[]): Promise<number> {
       }
       return ExitCode.badInput;
     }
+    const problems = err instanceof ValidationError ? { problems: err.problems } : {};
     if (err instanceof MakeIsoError) {
+      processOutput().failure({ code: err.code, exitCode: err.exitCode, message: err.message, ...problems });
       cli.err(`make-iso: ${err.message}`);
       if (process.env.MAKE_ISO_DEBUG && err.stack) cli.err(err.stack);
       return err.exitCode;
     }
+    processOutput().failure({ code: 'E_INTERNAL', exitCode: ExitCode.internal, message: String(err) });
     cli.err(`make-iso: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return ExitCode.internal;
   }

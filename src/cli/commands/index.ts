@@ -5,5 +5,18 @@ import { register as doctor } from './doctor.js';
 import { register as drives } from './drives.js';
 import { register as write } from './write.js';
 import { register as schema } from './schema.js';
+import { register as build } from './build.js';
+import { register as init } from './init.js';
+import { register as validate } from './validate.js';
+import { register as hashPassword } from './hash-password.js';
 
-export const commands: ReadonlyArray<(program: Command, cli: Cli) => void> = [doctor, drives, write, schema];
+export const commands: ReadonlyArray<(program: Command, cli: Cli) => void> = [
+  doctor,
+  drives,
+  write,
+  schema,
+  build,
+  init,
+  validate,
+  hashPassword,
+];

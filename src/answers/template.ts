@@ -1,0 +1,115 @@
+// Why: `make-iso init` writes this fully commented answers file; the wizard saves its answers in
+// the same shape. A unit test checks that every schema key appears here.
+import { stringify } from 'yaml';
+import { DEFAULT_MASKED_SERVICES } from './schema.js';
+
+/** The commented template. `modeline` is the yaml-language-server line for editor help. */
+export function answersTemplate(modeline: string): string {
+  return `${modeline}
+# make-iso answers: everything needed to build an unattended installer ISO.
+# Check it with:  make-iso validate --answers THIS_FILE
+# Build with:     make-iso --answers THIS_FILE
+# Relative paths are relative to this file. Unknown keys are errors.
+
+# The Edge Microvisor Bootkit release: the tar.gz as published...
+bootkit:
+  archive: ./emb_uos_x86_64_YYYYMMDD.tar.gz
+  # sha256: <64 hex characters>          # optional: the build stops when the archive differs
+  # ...or its two files instead of the archive:
+  # kernel: ./vmlinuz-6.12.0.emt26
+  # initramfs: ./initramfs-6.12.0.emt26.img
+
+# The EMT OS image the installer writes to the target disk.
+osImage:
+  path: ./edge-readonly.raw.gz
+  # sha256: <64 hex characters>          # default: read from <path>.sha256sum when it exists
+
+output:
+  path: ./make-iso.iso                   # the ISO to build
+  # sourceDateEpoch: 1767225600          # for reproducible output; default $SOURCE_DATE_EPOCH, else now
+
+# The user created on the node. Give a password hash, ssh keys, or both.
+user:
+  name: edge                             # POSIX user name
+  # SHA-512 crypt hash only, never a plain password. Make one with
+  #   make-iso hash-password      or      openssl passwd -6
+  # passwordHash: '$6$...'
+  sshKeys: []                            # authorized_keys lines, e.g.
+  #  - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... you@laptop
+
+# hostname: node-1                       # default: keep the image's host name
+
+proxy: {}                                # no proxy; or:
+  # http: http://proxy.example.com:3128    # http_proxy / HTTP_PROXY
+  # https: http://proxy.example.com:3128   # https_proxy / HTTPS_PROXY
+  # noProxy: localhost,127.0.0.1,10.0.0.0/8,.example.com
+
+network:
+  mode: dhcp                             # dhcp | static
+  # interface: enp1s0                    # default: the first interface with a carrier
+  # address: 192.168.1.50                # static only (IPv4 or IPv6)
+  # prefix: 24                           # static only: 24 is 255.255.255.0
+  # gateway: 192.168.1.1                 # static only
+  dns: []                                # e.g. [192.168.1.1, 1.1.1.1]
+
+ntp:
+  servers: []                            # e.g. [pool.ntp.org]; empty keeps the image default
+
+hostType: kubernetes                     # kubernetes | container
+
+# How the installer picks the target disk. The install media is never a candidate.
+# With no rules every disk qualifies; rules are globs.
+disk:
+  match: any                             # a disk qualifies when any | all of the rules match
+  byId: []                               # /dev/disk/by-id names, e.g. ['nvme-Samsung_SSD_980*']
+  byPath: []                             # /dev/disk/by-path names, e.g. ['pci-0000:01:00.0-nvme-1']
+  serial: []
+  wwn: []
+  model: []
+  transport: []                          # of nvme, sata, virtio, usb, scsi
+  # minGiB: 64
+  # maxGiB: 4096
+  # rotational: false                    # true: spinning disks only; false: SSDs only
+  pick: smallest                         # smallest | largest qualifying disk
+  wipeExisting: false                    # true: may install over a disk that has partitions
+
+lvm:
+  sizeGiB: 0                             # LVM volume group for workloads; 0: none
+
+hugepages: 0                             # number of 2 MiB hugepages; 0: none
+
+# Extras applied by cloud-init (NoCloud) on the installed node.
+cloudInit:
+  services:
+    enable: []                           # e.g. [my-app.service]
+    disable: []
+  writeFiles: []
+  #  - path: /etc/motd
+  #    permissions: '0644'               # quoted octal
+  #    owner: root:root
+  #    content: |
+  #      Welcome to this edge node.
+  runcmd: []                             # shell strings or argv lists, e.g. ['echo hi', [touch, /tmp/x]]
+
+# Provisioning units masked in the installer so they never start.
+provisioningServices: [${DEFAULT_MASKED_SERVICES.join(', ')}]
+
+kernelArgs: []                           # extra kernel arguments for the installer boot
+
+console:                                 # serial console for GRUB and the kernel; "console: null" for screen only
+  port: ttyS0
+  speed: 115200                          # 9600 | 19200 | 38400 | 57600 | 115200
+
+afterInstall: reboot                     # reboot | poweroff | stay
+
+# userAppsDir: ./user-apps               # a directory copied onto the media as /user-apps/
+
+tmpfsSize: 1G                            # size of the installer's in-memory root
+mode: overlay                            # overlay: append an initramfs archive | rewrite: rebuild rootfs.tar.gz
+`;
+}
+
+/** The answers as YAML with the modeline on top (what the wizard saves). */
+export function answersToYaml(answers: Record<string, unknown>, modeline: string): string {
+  return `${modeline}\n# written by make-iso; check with: make-iso validate --answers THIS_FILE\n${stringify(answers, { lineWidth: 0 })}`;
+}

@@ -1,0 +1,193 @@
+// Why: the one build path shared by `make-iso build`, `make-iso --answers` and the wizard:
+// load + validate the answers, render the installer config, then hand a BuildRequest to the generator.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { loadAnswers, type Override } from '../answers/load.js';
+import { readSidecarSha256 } from '../answers/rules.js';
+import type { Answers } from '../answers/schema.js';
+import { InterruptedError, MissingToolError, UserError, ValidationError } from '../errors.js';
+import { checkHostTools } from '../host/tools.js';
+import type { ProgressSink } from '../progress.js';
+import { answersDigest, redactAnswers, renderInstallerConfig } from '../render/installer-config.js';
+import { version } from '../version.js';
+import type { Output } from './output.js';
+
+// ---- the generator's entry point (src/build.ts, written by the lead) ----
+// TODO(lead): when src/build.ts lands, replace this block with
+//   import { buildIso, type BuildRequest, type BuildResult } from '../build.js';
+export interface BuildRequest {
+  bootkit: { archive: string } | { kernel: string; initramfs: string };
+  bootkitSha256?: string;
+  osImage: string;
+  osImageSha256?: string;
+  output: string;
+  force?: boolean;
+  config: { installEnv: string; cloudInit?: string };
+  answersDigest: string;
+  redactedAnswers: unknown;
+  kernelArgs?: string[];
+  console?: { port: string; speed: number };
+  tmpfsSize?: string;
+  maskServices?: string[];
+  userAppsDir?: string;
+  mode?: 'overlay' | 'rewrite';
+  sourceDateEpoch?: number;
+}
+export type BuildResult = object;
+type BuildIso = (req: BuildRequest, progress: ProgressSink, signal?: AbortSignal) => Promise<BuildResult>;
+
+async function buildIso(req: BuildRequest, progress: ProgressSink, signal?: AbortSignal): Promise<BuildResult> {
+  const spec = '../build.js';
+  let mod: { buildIso?: BuildIso };
+  try {
+    mod = (await import(spec)) as { buildIso?: BuildIso };
+  } catch (err) {
+    throw new Error('the ISO generator (src/build.ts) is not part of this make-iso build yet', { cause: err });
+  }
+  if (!mod.buildIso) throw new Error('src/build.ts does not export buildIso');
+  return mod.buildIso(req, progress, signal);
+}
+
+export interface BuildFlags {
+  output?: string;
+  force?: boolean;
+  bootkit?: string;
+  osImage?: string;
+}
+
+/** Flags override the file; their paths resolve against the current directory. */
+export function overridesFromFlags(flags: BuildFlags, cwd = process.cwd()): Override[] {
+  const o: Override[] = [];
+  if (flags.output) o.push({ path: ['output', 'path'], value: resolve(cwd, flags.output) });
+  // a bootkit or image from the command line replaces the file's entry, checksum included
+  if (flags.bootkit) o.push({ path: ['bootkit'], value: { archive: resolve(cwd, flags.bootkit) } });
+  if (flags.osImage) o.push({ path: ['osImage'], value: { path: resolve(cwd, flags.osImage) } });
+  return o;
+}
+
+/** Loads and validates an answers file; every problem at once as a ValidationError (exit 2). */
+export async function loadForBuild(file: string, flags: BuildFlags, out: Pick<Output, 'warn'>): Promise<Answers> {
+  const r = await loadAnswers(file, { overrides: overridesFromFlags(flags), force: flags.force ?? false });
+  for (const w of r.warnings) out.warn(w);
+  if (!r.answers) throw new ValidationError(r.errors, file);
+  return r.answers;
+}
+
+/** Throws MissingToolError naming every missing build tool and the packages to install. */
+export async function requireBuildTools(): Promise<void> {
+  const missing = (await checkHostTools(['build'])).filter((t) => !t.present);
+  if (missing.length === 0) return;
+  const names = missing.map((t) => t.name).join(', ');
+  throw new MissingToolError(names, [...new Set(missing.map((t) => t.debianPackage))].sort().join(' '));
+}
+
+/** sha256 of a file, reporting bytes as progress. */
+export async function hashFile(
+  path: string,
+  step: string,
+  progress: ProgressSink,
+  signal?: AbortSignal,
+): Promise<string> {
+  const total = (await stat(path)).size;
+  const hash = createHash('sha256');
+  let done = 0;
+  progress({ step, kind: 'start', message: `checksumming ${basename(path)}`, done, total });
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      done += chunk.length;
+      progress({ step, kind: 'progress', message: `checksumming ${basename(path)}`, done, total });
+      cb(null, chunk);
+    },
+  });
+  await pipeline(createReadStream(path), count, hash, { signal });
+  progress({ step, kind: 'end', message: `checksummed ${basename(path)}`, done, total });
+  return hash.digest('hex');
+}
+
+const UNIT_SUFFIX = /\.(service|socket|timer|target|path|mount|automount|swap|slice|scope|device)$/;
+
+/** `fluent-bit` -> `fluent-bit.service`; names with a unit suffix stay as they are. */
+export function unitFileName(name: string): string {
+  return UNIT_SUFFIX.test(name) ? name : `${name}.service`;
+}
+
+function epochFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^[0-9]+$/.test(v)) throw new UserError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${v}"`);
+  return Number(v);
+}
+
+/** Everything the generator needs, from validated answers (pure apart from reading the image checksum). */
+export async function buildRequestFor(
+  a: Answers,
+  opts: { force?: boolean; progress: ProgressSink; signal?: AbortSignal; env?: NodeJS.ProcessEnv },
+): Promise<BuildRequest> {
+  const imageSha =
+    a.osImage.sha256?.toLowerCase() ??
+    (await readSidecarSha256(a.osImage.path)) ??
+    (await hashFile(a.osImage.path, 'hash-os-image', opts.progress, opts.signal));
+  const config = renderInstallerConfig(a, {
+    osImageName: basename(a.osImage.path),
+    osImageSha256: imageSha,
+    version,
+  });
+  const bootkit: BuildRequest['bootkit'] = a.bootkit.archive
+    ? { archive: a.bootkit.archive }
+    : { kernel: a.bootkit.kernel ?? '', initramfs: a.bootkit.initramfs ?? '' };
+  const epoch = a.output.sourceDateEpoch ?? epochFromEnv(opts.env ?? process.env);
+  return {
+    bootkit,
+    ...(a.bootkit.sha256 ? { bootkitSha256: a.bootkit.sha256.toLowerCase() } : {}),
+    osImage: a.osImage.path,
+    osImageSha256: imageSha,
+    output: a.output.path,
+    force: opts.force ?? false,
+    config,
+    answersDigest: answersDigest(a),
+    redactedAnswers: redactAnswers(a),
+    kernelArgs: a.kernelArgs,
+    ...(a.console ? { console: { port: a.console.port, speed: a.console.speed } } : {}),
+    tmpfsSize: a.tmpfsSize,
+    maskServices: a.provisioningServices.map(unitFileName),
+    ...(a.userAppsDir ? { userAppsDir: a.userAppsDir } : {}),
+    mode: a.mode,
+    ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
+  };
+}
+
+/** Runs the generator with Ctrl-C wired to an abort; Ctrl-C becomes InterruptedError (exit 130). */
+export async function runBuild(a: Answers, opts: { force?: boolean }, out: Output): Promise<BuildResult> {
+  await requireBuildTools();
+  const ac = new AbortController();
+  const onSigint = (): void => ac.abort(new InterruptedError('interrupted; the partial ISO was removed'));
+  process.once('SIGINT', onSigint);
+  try {
+    const req = await buildRequestFor(a, { force: opts.force ?? false, progress: out.progress, signal: ac.signal });
+    return await buildIso(req, out.progress, ac.signal);
+  } catch (err) {
+    if (ac.signal.aborted) {
+      throw ac.signal.reason instanceof InterruptedError
+        ? ac.signal.reason
+        : new InterruptedError('interrupted', { cause: err });
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+    out.clear();
+  }
+}
+
+/** The final report of a build, for people and for --json. */
+export function reportBuild(a: Answers, result: BuildResult, out: Output): void {
+  const r = result as unknown as Record<string, unknown>;
+  const human = [`built ${typeof r.output === 'string' ? r.output : a.output.path}`];
+  for (const key of ['volid', 'size', 'sha256'] as const) {
+    if (r[key] !== undefined) human.push(`  ${key}: ${String(r[key])}`);
+  }
+  out.result({ ok: true, output: a.output.path, ...r }, human);
+}

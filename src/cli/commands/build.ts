@@ -1,0 +1,83 @@
+// Why: `make-iso build --answers FILE` and the top-level `make-iso --answers FILE` (flags override
+// the file, the file overrides defaults); with no arguments on a terminal, the wizard.
+import type { Command } from 'commander';
+import { didYouMean } from '../../answers/load.js';
+import type { Answers } from '../../answers/schema.js';
+import { UserError } from '../../errors.js';
+import { loadForBuild, reportBuild, runBuild, type BuildFlags } from '../build-run.js';
+import type { Cli } from '../context.js';
+import { setProcessOutput, type OutputFlags } from '../output.js';
+import { terminalPrompts } from '../prompts.js';
+import { runWizard } from '../wizard.js';
+
+interface BuildOptions extends BuildFlags, OutputFlags {
+  answers?: string;
+}
+
+function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
+  const answers = '-a, --answers <file>';
+  const what = 'the answers file (YAML or JSON); `make-iso init` writes a template';
+  return (answersRequired ? cmd.requiredOption(answers, what) : cmd.option(answers, what))
+    .option('-o, --output <iso>', 'write the ISO here (overrides output.path)')
+    .option('-f, --force', 'replace the output ISO if it exists')
+    .option('--bootkit <archive>', 'bootkit release tar.gz (overrides bootkit)')
+    .option('--os-image <file>', 'OS image *.raw.gz (overrides osImage)')
+    .option('--json', 'print JSON-lines progress events and a final result object on stdout')
+    .option('-q, --quiet', 'print only warnings, errors and the result')
+    .option('-v, --verbose', 'print every step as a plain line, with progress every 10%');
+}
+
+async function buildFromFile(file: string, opts: BuildOptions): Promise<void> {
+  const out = setProcessOutput(opts);
+  const answers = await loadForBuild(file, opts, out);
+  const result = await runBuild(answers, { force: opts.force ?? false }, out);
+  reportBuild(answers, result, out);
+}
+
+/** What the wizard calls after saving: the same build as `make-iso --answers FILE`. */
+async function buildFromWizard(answers: Answers, _file: string, force: boolean): Promise<void> {
+  const out = setProcessOutput({});
+  const result = await runBuild(answers, { force }, out);
+  reportBuild(answers, result, out);
+}
+
+export function register(program: Command, cli: Cli): void {
+  addBuildOptions(
+    program.command('build').description('build the installer ISO from an answers file (no questions asked)'),
+    true,
+  ).action((opts: BuildOptions & { answers: string }) => buildFromFile(opts.answers, opts));
+
+  // Top level: `make-iso --answers FILE [flags]`, or the wizard. Program options are read only
+  // before a subcommand name, so `make-iso doctor --json` still reaches doctor.
+  program.enablePositionalOptions();
+  addBuildOptions(program, false)
+    .allowExcessArguments(true)
+    .action(async (opts: BuildOptions) => {
+      const [command] = program.args;
+      if (command !== undefined) {
+        const guess = didYouMean(
+          command,
+          program.commands.map((c) => c.name()),
+        );
+        throw new UserError(
+          `unknown command '${command}'${guess ? `; did you mean '${guess}'?` : ''} (see make-iso --help)`,
+        );
+      }
+      if (opts.answers) return buildFromFile(opts.answers, opts);
+      const flagsGiven = Object.values(opts).some((v) => v !== undefined);
+      if (flagsGiven) {
+        throw new UserError('--answers FILE is needed to build (or run make-iso with no arguments on a terminal)');
+      }
+      if (!cli.isTTY) {
+        program.outputHelp({ error: true });
+        throw new UserError('nothing to do: give --answers FILE, or run make-iso on a terminal to answer questions');
+      }
+      await runWizard({
+        prompts: terminalPrompts(process.stderr),
+        out: setProcessOutput({}),
+        cwd: process.cwd(),
+        env: process.env,
+        build: buildFromWizard,
+      });
+    });
+}
