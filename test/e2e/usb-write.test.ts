@@ -23,6 +23,8 @@ import { ExitCode, InterruptedError, MakeIsoError, UserError, VerificationError 
 import { checkTarget } from '../../src/usb/safety.js';
 import { inspectSource, inspectTarget } from '../../src/usb/target.js';
 import { writeImage } from '../../src/usb/write.js';
+import { readInventory } from '../../src/usb/drives.js';
+import { usbWriteOffer } from '../../src/cli/usb-offer.js';
 
 const isRoot = process.getuid?.() === 0;
 const MiB = 1024 * 1024;
@@ -371,5 +373,20 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
     expect(refusalOf(await cliWrite([iso, dev, '--yes', '--force', '--data-partition']))).toMatch(
       /has no partition table \(not a hybrid ISO\)/,
     );
+  });
+
+  it('the wizard offer applies the same rules: a loop device picked there is refused as non-removable', async () => {
+    const { dev } = makeLoop(64 * MiB);
+    const inv = await readInventory();
+    const loopDrive = inv.drives.find((d) => d.path === dev);
+    expect(loopDrive).toBeDefined();
+    const offer = usbWriteOffer(fakeCli(), async () => (loopDrive ? [loopDrive] : []));
+    const err = await offer(iso, {
+      confirm: async () => true,
+      select: async <T>() => dev as T,
+      text: async () => dev.replace('/dev/', ''),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(/not a removable or USB drive/);
   });
 });

@@ -33,8 +33,6 @@ export interface WriteCommandOptions {
 export interface WriteDeps {
   canPrompt: () => boolean;
   confirmTyped: (question: string, expected: string, alsoAccept?: string[]) => Promise<boolean>;
-  /** Draws a live progress line on a terminal (default: stderr with a carriage return). */
-  drawLine?: (line: string) => void;
 }
 
 const defaultDeps: WriteDeps = { canPrompt, confirmTyped };
@@ -73,39 +71,28 @@ export function describeTarget(t: TargetFacts, isoPath: string, isoSize: number)
   return lines;
 }
 
-/** "1.2 GiB / 3.4 GiB  35%  48.1 MB/s  ETA 0:45" for one progress event. */
+/** "512 MiB of 1.0 GiB, 48.1 MB/s, ETA 0:10": rate and time left for one progress event. */
 export function progressLine(e: ProgressEvent, startedMs: number, nowMs: number): string {
   const done = e.done ?? 0;
   const total = e.total ?? 0;
   const secs = Math.max((nowMs - startedMs) / 1000, 0.001);
   const rate = done / secs;
-  const pct = total > 0 ? Math.floor((done / total) * 100) : 0;
   const eta = rate > 0 && total > done ? Math.ceil((total - done) / rate) : 0;
   const etaText = `${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}`;
-  return `${e.step.padEnd(6)} ${formatBytes(done)} / ${formatBytes(total)}  ${String(pct).padStart(3)}%  ${(rate / 1e6).toFixed(1)} MB/s  ETA ${etaText}`;
+  return `${formatBytes(done)} of ${formatBytes(total)}, ${(rate / 1e6).toFixed(1)} MB/s, ETA ${etaText}`;
 }
 
-/** Live line on a terminal; otherwise a plain line every 10 s, plus the start/end messages. */
-function progressRenderer(cli: Cli, drawLine: ((line: string) => void) | undefined): ProgressSink {
-  let started = 0;
-  let lastDraw = 0;
+/**
+ * Adds rate and ETA to the writer's progress events as their message, then hands them to the
+ * CLI's one progress renderer (live line, plain lines or JSON events).
+ */
+function withRate(sink: ProgressSink, target: string, now: () => number = () => performance.now()): ProgressSink {
+  const started = new Map<string, number>();
   return (e) => {
-    const now = performance.now();
-    if (e.kind === 'start') {
-      started = now;
-      lastDraw = now;
-    }
-    if (e.kind === 'progress') {
-      const every = drawLine ? 250 : 10_000;
-      if (now - lastDraw < every) return;
-      lastDraw = now;
-      const line = progressLine(e, started, now);
-      if (drawLine) drawLine(line);
-      else cli.err(line);
-      return;
-    }
-    if (e.kind === 'end' && drawLine) drawLine(`${progressLine(e, started, now)}\n`);
-    if (e.kind !== 'end' || !drawLine) cli.progress(e);
+    if (e.kind === 'start') started.set(e.step, now());
+    if (e.kind !== 'progress') return sink(e);
+    const verb = e.step === 'verify' ? 'verifying' : 'writing';
+    sink({ ...e, message: `${verb} ${target}: ${progressLine(e, started.get(e.step) ?? now(), now())}` });
   };
 }
 
@@ -138,76 +125,81 @@ export function register(program: Command, cli: Cli, deps: WriteDeps = defaultDe
       '\nRefused always: system drives (holding /, /boot, swap, ...), partitions, read-only or too small drives.\n' +
         'An image file path is created if missing; an existing file is never truncated.',
     )
-    .action(async (iso: string, device: string, opts: WriteCommandOptions) => {
-      const source = await inspectSource(iso).catch((err: unknown) => {
-        throw new UserError(`cannot read the ISO ${iso}: ${(err as Error).message}`, { cause: err });
-      });
-      const inventory = await readInventory();
-      let target = await inspectTarget(device, source, inventory);
-      const refusals = checkTarget(target, source, { force: opts.force, unmount: opts.unmount });
-      if (refusals.length > 0) throw refusalError(device, refusals);
-      const wantData = opts.dataPartition === undefined ? undefined : dataSize(opts.dataPartition);
-      if (wantData !== undefined) {
-        // Refuse before writing when there will be no room (the real plan is made after writing).
-        const room = target.kind === 'block' ? (target.drive?.size ?? 0) : Math.max(target.fileSize ?? 0, source.size);
-        planDataPartition(await readPartitionTable(iso), source.size, room, wantData.bytes);
-      }
-
-      for (const line of describeTarget(target, iso, source.size)) cli.err(line);
-      if (!opts.yes) {
-        if (!deps.canPrompt()) {
-          throw new UserError(
-            'stdin is not a terminal, so make-iso cannot ask for confirmation; add --yes to write without asking',
-          );
-        }
-        const name = basename(target.path);
-        const ok = await deps.confirmTyped(`Type ${name} to write, anything else to cancel: `, name, [target.path]);
-        if (!ok) throw new UserError(`not confirmed; nothing was written to ${target.path}`);
-      }
-
-      if (opts.unmount && target.kind === 'block') {
-        const done = await unmountAll(target);
-        if (done.length > 0) cli.err(`unmounted ${done.join(', ')}`);
-        target = await inspectTarget(device, source);
-        const still = checkTarget(target, source, { force: opts.force });
-        if (still.length > 0) throw refusalError(device, still);
-      }
-
-      const ac = new AbortController();
-      const onSigint = (): void => ac.abort();
-      process.once('SIGINT', onSigint);
-      try {
-        const result = await writeImage({
-          source: iso,
-          target: target.path,
-          kind: target.kind === 'block' ? 'block' : 'file',
-          verify: opts.verify,
-          signal: ac.signal,
-          progress: progressRenderer(cli, deps.drawLine ?? (cli.isTTY ? drawOnStderr : undefined)),
-        });
-        if (wantData !== undefined) {
-          const room = target.kind === 'block' ? (target.drive?.size ?? 0) : (await stat(target.path)).size;
-          const plan = await inContext('adding the data partition', () =>
-            addDataPartition(target.path, result.bytes, room, wantData.bytes),
-          );
-          cli.err(
-            `added a ${formatBytes(plan.size * plan.sectorSize)} FAT partition "${DATA_PARTITION.fsLabel}" at ${formatBytes(plan.start * plan.sectorSize)} for installer logs`,
-          );
-        }
-        // Let the kernel (and udev) see the new partitions; loop devices without partscan refuse: fine.
-        if (target.kind === 'block') await run('blockdev', ['--rereadpt', target.path]).catch(() => '');
-        const rate = (result.bytes / Math.max(result.writeSeconds, 0.001) / 1e6).toFixed(1);
-        cli.out(
-          result.verified
-            ? `${target.path}: written and verified (${formatBytes(result.bytes)}, ${rate} MB/s), sha256 ${result.sha256}`
-            : `${target.path}: written, not verified (${formatBytes(result.bytes)}, ${rate} MB/s), sha256 ${result.sha256}`,
-        );
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
-    });
+    .action((iso: string, device: string, opts: WriteCommandOptions) => runWrite(cli, iso, device, opts, deps));
 }
 
-function drawOnStderr(line: string): void {
-  process.stderr.write(`\r\x1b[K${line}`);
+/** The whole `write` flow, shared with the wizard's offer to write the ISO it built. */
+export async function runWrite(
+  cli: Cli,
+  iso: string,
+  device: string,
+  opts: WriteCommandOptions,
+  deps: WriteDeps = defaultDeps,
+): Promise<void> {
+  const source = await inspectSource(iso).catch((err: unknown) => {
+    throw new UserError(`cannot read the ISO ${iso}: ${(err as Error).message}`, { cause: err });
+  });
+  const inventory = await readInventory();
+  let target = await inspectTarget(device, source, inventory);
+  const refusals = checkTarget(target, source, { force: opts.force, unmount: opts.unmount });
+  if (refusals.length > 0) throw refusalError(device, refusals);
+  const wantData = opts.dataPartition === undefined ? undefined : dataSize(opts.dataPartition);
+  if (wantData !== undefined) {
+    // Refuse before writing when there will be no room (the real plan is made after writing).
+    const room = target.kind === 'block' ? (target.drive?.size ?? 0) : Math.max(target.fileSize ?? 0, source.size);
+    planDataPartition(await readPartitionTable(iso), source.size, room, wantData.bytes);
+  }
+
+  for (const line of describeTarget(target, iso, source.size)) cli.err(line);
+  if (!opts.yes) {
+    if (!deps.canPrompt()) {
+      throw new UserError(
+        'stdin is not a terminal, so make-iso cannot ask for confirmation; add --yes to write without asking',
+      );
+    }
+    const name = basename(target.path);
+    const ok = await deps.confirmTyped(`Type ${name} to write, anything else to cancel: `, name, [target.path]);
+    if (!ok) throw new UserError(`not confirmed; nothing was written to ${target.path}`);
+  }
+
+  if (opts.unmount && target.kind === 'block') {
+    const done = await unmountAll(target);
+    if (done.length > 0) cli.err(`unmounted ${done.join(', ')}`);
+    target = await inspectTarget(device, source);
+    const still = checkTarget(target, source, { force: opts.force });
+    if (still.length > 0) throw refusalError(device, still);
+  }
+
+  const ac = new AbortController();
+  const onSigint = (): void => ac.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const result = await writeImage({
+      source: iso,
+      target: target.path,
+      kind: target.kind === 'block' ? 'block' : 'file',
+      verify: opts.verify,
+      signal: ac.signal,
+      progress: withRate(cli.progress, target.path),
+    });
+    if (wantData !== undefined) {
+      const room = target.kind === 'block' ? (target.drive?.size ?? 0) : (await stat(target.path)).size;
+      const plan = await inContext('adding the data partition', () =>
+        addDataPartition(target.path, result.bytes, room, wantData.bytes),
+      );
+      cli.err(
+        `added a ${formatBytes(plan.size * plan.sectorSize)} FAT partition "${DATA_PARTITION.fsLabel}" at ${formatBytes(plan.start * plan.sectorSize)} for installer logs`,
+      );
+    }
+    // Let the kernel (and udev) see the new partitions; loop devices without partscan refuse: fine.
+    if (target.kind === 'block') await run('blockdev', ['--rereadpt', target.path]).catch(() => '');
+    const rate = (result.bytes / Math.max(result.writeSeconds, 0.001) / 1e6).toFixed(1);
+    cli.out(
+      result.verified
+        ? `${target.path}: written and verified (${formatBytes(result.bytes)}, ${rate} MB/s), sha256 ${result.sha256}`
+        : `${target.path}: written, not verified (${formatBytes(result.bytes)}, ${rate} MB/s), sha256 ${result.sha256}`,
+    );
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
 }
