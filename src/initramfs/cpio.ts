@@ -72,6 +72,7 @@ const pad4 = (n: number): number => (4 - (n % 4)) % 4;
 
 /** Reads a run of zero bytes (up to 64 KiB) at the reader's position, or null when none. */
 async function zeroRun(reader: ByteReader): Promise<Buffer | null> {
+  if ((await reader.peek(1))[0] !== 0) return null; // the common case: a header follows
   const head = await reader.peek(1 << 16);
   let n = 0;
   while (n < head.length && head[n] === 0) n++;

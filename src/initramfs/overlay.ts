@@ -15,19 +15,26 @@ export const OVERLAY_HOOK_PATH = 'usr/lib/dracut/hooks/pre-pivot/99-make-iso.sh'
 /** The staging directory in the initramfs root. */
 export const OVERLAY_STAGE = 'make-iso-overlay';
 
+/** Where the hook goes and which parent directories need entries (from the scan). */
+export interface HookPlacement {
+  path: string;
+  missingDirs: string[];
+}
+
 /**
- * The overlay cpio's entries, sorted by name (parents first). Directories above the hook are
- * emitted with mode 0755: the kernel's mkdir on an existing directory only re-applies
- * mode/owner, and 0755 root is what dracut creates. `lib` itself is never emitted, so the
- * vendor's usr-merge link (lib -> usr/lib) stays.
+ * The overlay cpio's entries, sorted by name (parents first). Without a placement from the
+ * scan, every directory above the hook is emitted with mode 0755: the kernel's mkdir on an
+ * existing directory only re-applies mode/owner, and 0755 root is what dracut creates.
+ * `lib` itself is never emitted, so the vendor's usr-merge link (lib -> usr/lib) stays.
  */
-export function overlayEntries(change: NormalizedChange, hook: Buffer): CpioMemEntry[] {
+export function overlayEntries(change: NormalizedChange, hook: Buffer, placement?: HookPlacement): CpioMemEntry[] {
   const entries = new Map<string, CpioMemEntry>();
   const dir = (name: string, mode = 0o755): void => {
     if (!entries.has(name)) entries.set(name, { name, type: 'dir', mode });
   };
-  for (const d of parentDirs(OVERLAY_HOOK_PATH)) dir(d);
-  entries.set(OVERLAY_HOOK_PATH, { name: OVERLAY_HOOK_PATH, type: 'file', mode: 0o755, content: hook });
+  const hookPath = placement?.path ?? OVERLAY_HOOK_PATH;
+  for (const d of placement?.missingDirs ?? parentDirs(hookPath)) dir(d);
+  entries.set(hookPath, { name: hookPath, type: 'file', mode: 0o755, content: hook });
   dir(OVERLAY_STAGE, 0o700);
   dir(`${OVERLAY_STAGE}/root`);
   // Explicit directories first so their modes win over implied parents.
@@ -53,8 +60,12 @@ export function overlayEntries(change: NormalizedChange, hook: Buffer): CpioMemE
 }
 
 /** The overlay archive: newc cpio, gzip -9 without name or time, so it is reproducible. */
-export async function buildOverlayArchive(change: NormalizedChange, mtime: number): Promise<Buffer> {
+export async function buildOverlayArchive(
+  change: NormalizedChange,
+  mtime: number,
+  placement?: HookPlacement,
+): Promise<Buffer> {
   const hook = await readFile(OVERLAY_HOOK_SOURCE);
-  const cpio = buildCpio(overlayEntries(change, hook), mtime);
+  const cpio = buildCpio(overlayEntries(change, hook, placement), mtime);
   return zlib.gzipSync(cpio, { level: 9 });
 }

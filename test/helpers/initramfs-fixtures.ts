@@ -92,16 +92,21 @@ export function compressCmd(c: Comp): string {
 export async function makeInitramfs(
   work: string,
   out: string,
-  opts: { compression?: Comp; microcode?: boolean; rootfs?: boolean; withIfconfig?: boolean } = {},
+  opts: { compression?: Comp; microcode?: boolean; rootfs?: boolean; withIfconfig?: boolean; usrMerged?: boolean } = {},
 ): Promise<void> {
   const c = opts.compression ?? 'gzip';
   const root = join(work, 'rootfs-tree');
   const ird = join(work, 'initrd-tree');
   await makeRootTree(root, { withIfconfig: opts.withIfconfig ?? true });
   await mkdir(join(ird, 'etc/cmdline.d'), { recursive: true });
-  await mkdir(join(ird, 'usr/lib/dracut/hooks/pre-pivot'), { recursive: true });
+  if (opts.usrMerged === false) {
+    await mkdir(join(ird, 'lib/dracut/hooks/pre-pivot'), { recursive: true });
+    await mkdir(join(ird, 'usr/lib'), { recursive: true });
+  } else {
+    await mkdir(join(ird, 'usr/lib/dracut/hooks/pre-pivot'), { recursive: true });
+    await symlink('usr/lib', join(ird, 'lib'));
+  }
   await mkdir(join(ird, `usr/lib/modules/${KVER}`), { recursive: true });
-  await symlink('usr/lib', join(ird, 'lib'));
   await writeFile(join(ird, 'etc/cmdline.d/95root-dev.conf'), 'root=tmpfs rootflags=size=1G,mode=0755\n');
   await writeFile(join(ird, 'init'), '#!/bin/sh\n', { mode: 0o755 });
   if (opts.rootfs !== false) {

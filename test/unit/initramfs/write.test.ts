@@ -7,7 +7,8 @@ import { writeCustomInitramfs, type RootfsChange } from '../../../src/initramfs/
 import { walkInitramfs, type InitramfsLayout } from '../../../src/initramfs/container.js';
 import { OVERLAY_HOOK_SOURCE } from '../../../src/initramfs/overlay.js';
 import { hasTool } from '../../../src/exec.js';
-import { makeInitramfs, sh, sha256, tempDir, type Comp } from '../../helpers/initramfs-fixtures.js';
+import { cpioList, makeInitramfs, sh, sha256, tempDir, type Comp } from '../../helpers/initramfs-fixtures.js';
+import { scanBootkitInitramfs } from '../../../src/initramfs/scan.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -109,6 +110,25 @@ describe('writeCustomInitramfs overlay', () => {
     }
   });
 
+  it.each([true, false])(
+    'puts the hook where dracut looks, emitting only missing dirs (usr-merged: %s)',
+    async (merged) => {
+      const img = await build(`ov-place-${merged}`, { compression: 'gzip', usrMerged: merged });
+      const scan = await scanBootkitInitramfs(img);
+      const hookPath = `${merged ? 'usr/lib' : 'lib'}/dracut/hooks/pre-pivot/99-make-iso.sh`;
+      expect(scan.hook).toEqual({ path: hookPath, missingDirs: [] });
+      const out = join(dir, `ov-place-${merged}`, 'out.img');
+      await writeCustomInitramfs(img, out, change, { mode: 'overlay', mtime: MTIME, scan });
+      const layout = await walkInitramfs(out);
+      const last = layout.archives.at(-1)!;
+      const part = join(dir, `ov-place-${merged}`, 'overlay.gz');
+      await writeFile(part, (await readFile(out)).subarray(last.offset));
+      const names = await cpioList(part);
+      expect(names).toContain(hookPath);
+      expect(names.filter((n) => !n.startsWith('make-iso-overlay'))).toEqual([hookPath]);
+    },
+  );
+
   it('is deterministic and refuses to append after an lz4 archive', async () => {
     const img = await build('ov2', { compression: 'gzip' });
     const a = join(dir, 'ov2', 'a.img');
@@ -117,7 +137,7 @@ describe('writeCustomInitramfs overlay', () => {
     await writeCustomInitramfs(img, b, change, { mode: 'overlay', mtime: MTIME });
     expect(await sha256(a)).toBe(await sha256(b));
     const layout = { archives: [{ index: 0, offset: 0, length: 10, compression: 'lz4' as const, entries: 1 }] };
-    await expect(writeCustomInitramfs(img, a, change, { mode: 'overlay', mtime: MTIME, layout })).rejects.toThrow(
+    await expect(writeCustomInitramfs(img, a, change, { mode: 'overlay', mtime: MTIME, scan: layout })).rejects.toThrow(
       /use the rewrite mode/,
     );
   });
