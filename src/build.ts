@@ -185,7 +185,7 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
     const initrd = join(work, 'initrd.img');
     progress({ step: 'initramfs', kind: 'start', message: `customising the initramfs (${mode} mode)` });
     const result = await inContext('customising the initramfs', () =>
-      writeCustomInitramfs(bootkit.initramfs, initrd, change, { mode, mtime: epoch, layout: scan, progress, signal }),
+      writeCustomInitramfs(bootkit.initramfs, initrd, change, { mode, mtime: epoch, scan, progress, signal }),
     );
     progress({
       step: 'initramfs',
