@@ -93,7 +93,7 @@ failure_cleanup() {
 # preflight: every tool the run needs, checked before anything is touched.
 preflight() {
   local t
-  local -a need=(lsblk blkid mount umount mountpoint gzip dd sha256sum head tr wipefs sfdisk partx blockdev useradd chpasswd)
+  local -a need=(lsblk blkid mount umount mountpoint gzip dd sha256sum head tr grep wipefs sfdisk partx blockdev useradd chpasswd)
   ((MI_LVM_SIZE_GIB > 0)) && need+=(parted pvcreate vgcreate vgchange)
   if [[ -d /sys/firmware/efi && -z ${MI_TEST_NO_BOOTENTRY:-} ]]; then need+=(efibootmgr); fi
   local -a missing=()

@@ -313,7 +313,11 @@ disks_choose() {
       continue
     fi
     shown+=("$k")
-    reasons=$(disks_rejections "$k" "$media" "$required")
+    # checked explicitly: callers run this in an if/|| context, where set -e does not apply
+    if ! reasons=$(disks_rejections "$k" "$media" "$required"); then
+      CHOOSE_ERROR="internal error while checking ${k}"
+      return 2
+    fi
     if [[ -n $reasons ]]; then
       DISK_VERDICT[$k]="rejected: ${reasons//$'\n'/; }"
     else

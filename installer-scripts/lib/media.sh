@@ -9,17 +9,27 @@ MEDIA_DIR=''
 MEDIA_DISKS=''
 MEDIA_MOUNTED=0
 
-# media_lookup VOLID: print the device carrying the label (udev's by-label link first, then a
-# fresh blkid probe of every block device, ignoring blkid's cache).
+# media_lookup VOLID: print the device carrying the label: udev's by-label link first, else a
+# low-level blkid probe of each non-empty block device (never an empty nbd/sr device, whose
+# reads only fill the console with I/O errors; no blkid cache that could be stale).
 media_lookup() {
-  local volid=$1 dev
+  local volid=$1 sys name size label
   if [[ -e /dev/disk/by-label/$volid ]]; then
     readlink -f -- "/dev/disk/by-label/$volid"
     return 0
   fi
-  dev=$(blkid -c /dev/null -l -o device -t "LABEL=$volid" 2>/dev/null) || return 1
-  [[ -n $dev ]] || return 1
-  printf '%s\n' "$dev"
+  for sys in /sys/class/block/*; do
+    name=${sys##*/}
+    [[ $name != nbd* && $name != zram* && $name != ram* && -b /dev/$name ]] || continue
+    size=$(<"$sys/size") || continue
+    ((size > 0)) || continue
+    label=$(blkid -p -o value -s LABEL -- "/dev/$name" 2>/dev/null) || continue
+    if [[ $label == "$volid" ]]; then
+      printf '/dev/%s\n' "$name"
+      return 0
+    fi
+  done
+  return 1
 }
 
 # media_wait VOLID: wait (at most MEDIA_TIMEOUT seconds) until the media shows up; sets MEDIA_DEV.
@@ -52,14 +62,18 @@ media_whole_disk() {
 }
 
 # media_disks VOLID: every disk carrying the label (a hybrid ISO stick shows it on the disk and
-# on its first partition); all of them are excluded from the target candidates.
+# on its first partition); all of them are excluded from the target candidates. Uses lsblk's
+# (udev) labels rather than a blkid scan, which would open every empty nbd device.
 media_disks() {
-  local volid=$1 dev
+  local volid=$1 line
   local -A seen=()
-  for dev in "$MEDIA_DEV" $(blkid -c /dev/null -o device -t "LABEL=$volid" 2>/dev/null || true); do
-    [[ -n $dev ]] || continue
-    seen[$(media_whole_disk "$dev")]=1
-  done
+  seen[$(media_whole_disk "$MEDIA_DEV")]=1
+  while IFS= read -r line; do
+    disks_parse_pairs "$line"
+    if [[ ${LSB[LABEL]:-} == "$volid" ]]; then
+      seen[${LSB[PKNAME]:-${LSB[KNAME]}}]=1
+    fi
+  done < <(lsblk -P -o KNAME,PKNAME,LABEL 2>/dev/null || true)
   printf '%s\n' "${!seen[*]}"
 }
 
