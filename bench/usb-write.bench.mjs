@@ -4,11 +4,11 @@
 //   node bench/usb-write.bench.mjs [--iso FILE] [--size-mib 1024] [--rounds 3] [--dir /tmp] [--loop-direct-io]
 // --loop-direct-io attaches the loop device with --direct-io=on, so writes reach the backing
 // disk instead of the page cache: closer to a real (device-bound) USB stick.
-/* global process, console, performance */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { writeImage } from '../dist/usb/write.js';
 
