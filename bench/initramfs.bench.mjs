@@ -4,7 +4,6 @@
 // Needs a build (`npm run build`) and GNU tar, cpio, pigz. Usage:
 //   node bench/initramfs.bench.mjs [--from /usr/bin] [--rounds 2] [--dir /tmp]
 // The rootfs is a tar of --from (real binaries and libraries compress like a real rootfs).
-/* global Buffer, console, performance */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
