@@ -1,10 +1,12 @@
 // Why: builds the Debian bootkit/OS-image fixtures once per version of their builder, caches them outside the clone, and hands the e2e tests typed paths.
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
 
 export type BuildName = 'full-gzip' | 'full-zstd' | 'bare-gzip';
@@ -51,6 +53,13 @@ export interface Fixtures {
 /** `MAKEISO-FIXTURE-PROVISIONING: tink-worker.service started` */
 export function provisioningMarker(fx: Fixtures, unit: string): string {
   return `${fx.markers.provisioning} ${unit} started`;
+}
+
+/** Unpacks the gzip'ed OS image to `dest` (a raw GPT disk, e.g. to boot it as an installed disk). */
+export async function unpackOsImage(fx: Fixtures, dest: string): Promise<string> {
+  await mkdir(dirname(dest), { recursive: true });
+  await pipeline(createReadStream(fx.osImage), createGunzip(), createWriteStream(dest));
+  return dest;
 }
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -164,7 +164,7 @@ export async function createOvmfVars(path: string, firmware: Firmware = 'uefi'):
 }
 
 // eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\r/g;
+const ANSI = /\x1b\[[0-9;?=]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\r/g;
 
 /** Serial text without colour codes and carriage returns. */
 export function cleanSerial(text: string): string {
