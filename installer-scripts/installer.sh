@@ -7,6 +7,8 @@
 set -Eeuo pipefail
 shopt -s inherit_errexit
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# the log fd and process substitutions are inherited on purpose; LVM would warn about each
+export LVM_SUPPRESS_FD_WARNINGS=1
 umask 022
 
 MI_LIB_DIR=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/lib

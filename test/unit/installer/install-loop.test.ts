@@ -154,6 +154,19 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
     expect(spawnSync('sfdisk', ['-d', dev]).status).not.toBe(0);
   });
 
+  it.skipIf(!hasTool('pvcreate') || !hasTool('parted'))(
+    'creates the LVM volume group on a partition after the image',
+    () => {
+      const dev = newLoop('lvm.img', '1200M');
+      const r = install(dev, { MI_LVM_SIZE_GIB: '1' });
+      expect(r.status, r.log).toBe(0);
+      expect(r.lines).toContain(`make-iso-installer: LVM: volume group lvmvg on ${dev}p4 (1 GiB)`);
+      const lvm = partitions(dev)[3] ?? '';
+      expect(lvm).toMatch(/^start=\s+69632, size=\s+2097152, .*name="make-iso-lvm"$/);
+      expect(sh('pvs --noheadings -o vg_name "$1" 2>/dev/null', `${dev}p4`).trim()).toBe('lvmvg');
+    },
+  );
+
   it('installs again over an earlier install (the user already exists)', () => {
     const dev = newLoop('again.img');
     expect(install(dev).status).toBe(0);
