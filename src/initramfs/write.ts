@@ -11,7 +11,7 @@ import { settleWithTools } from '../io/tool-stream.js';
 import type { ProgressSink } from '../progress.js';
 import { normalizeChange, type RootfsChange } from '../rootfs/change.js';
 import { rootfsTarEdit, tarPathKey, transformTar, type RootfsEditReport } from '../rootfs/transform.js';
-import { decodeMember, encoder, type Compression } from './compression.js';
+import { decodeMember, encoder, FAST_LEVEL, type Compression } from './compression.js';
 import { type ArchiveInfo, walkInitramfs } from './container.js';
 import { cpioDataPadding, cpioHeader, readCpio, S_IFMT, S_IFREG, type CpioEntry } from './cpio.js';
 import { buildOverlayArchive, type HookPlacement } from './overlay.js';
@@ -27,7 +27,7 @@ export interface WriteInitramfsOptions {
    * with pigz on 2 cores: -1 takes 7 s and grows it 10%, -6 takes 15 s at the vendor's size.
    */
   level?: number;
-  /** rewrite: level for recompressing the archive that holds rootfs.tar.gz (default 1 for gzip). */
+  /** rewrite: level for recompressing the archive that holds rootfs.tar.gz (default FAST_LEVEL). */
   outerLevel?: number;
   /** rewrite: gzip with pigz (parallel) or Node's zlib; 'auto' = pigz when installed. */
   gzip?: 'auto' | 'pigz' | 'node';
@@ -204,7 +204,7 @@ async function rewriteArchive(
   }
   const c: Compression = a.compression;
   const enc = await encoder(c, {
-    level: opts.outerLevel ?? (c === 'gzip' ? 1 : undefined),
+    level: opts.outerLevel ?? FAST_LEVEL[c],
     gzip: opts.gzip ?? 'auto',
     ...(signal ? { signal } : {}),
   });

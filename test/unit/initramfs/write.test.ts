@@ -2,7 +2,7 @@
 // (overlay: by the dracut hook, run here against a real extracted root), deterministically.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { writeCustomInitramfs, type RootfsChange } from '../../../src/initramfs/write.js';
 import { walkInitramfs, type InitramfsLayout } from '../../../src/initramfs/container.js';
 import { OVERLAY_HOOK_SOURCE } from '../../../src/initramfs/overlay.js';
@@ -177,6 +177,16 @@ describe('writeCustomInitramfs rewrite', () => {
       await expectChanged(root);
     },
   );
+
+  it('stops on abort and leaves no temp files behind', async () => {
+    const img = await build('rw-abort', { compression: 'xz' });
+    const out = join(dir, 'rw-abort', 'out.img');
+    const ac = new AbortController();
+    const run = writeCustomInitramfs(img, out, change, { mode: 'rewrite', mtime: MTIME, signal: ac.signal });
+    setTimeout(() => ac.abort(), 30);
+    await expect(run).rejects.toThrow();
+    expect((await readdir(join(dir, 'rw-abort'))).filter((f) => f.startsWith('out.img'))).toEqual([]);
+  });
 
   it('with an empty change, leaves the rootfs tar byte-identical; two runs give the same bytes', async () => {
     const img = await build('rw-same', { compression: 'gzip' });
