@@ -20,6 +20,7 @@ const change: RootfsChange = {
   files: [
     { path: '/usr/lib/make-iso/installer.sh', mode: 0o755, content: Buffer.from('#!/bin/bash\necho install\n') },
     { path: '/etc/make-iso/install.env', mode: 0o600, content: Buffer.from("MI_USER_NAME='me'\n") },
+    { path: '/var/lib/make-iso', dir: true, mode: 0o700 },
     { path: '/etc/systemd/system/make-iso-installer.service', mode: 0o644, content: Buffer.from('[Unit]\n') },
     {
       path: '/etc/systemd/system/multi-user.target.wants/make-iso-installer.service',
@@ -53,7 +54,9 @@ async function unpackChain(img: string, layout: InitramfsLayout, into: string): 
 /** Checks a root tree has the change applied. */
 async function expectChanged(root: string): Promise<void> {
   expect(await readFile(join(root, 'usr/lib/make-iso/installer.sh'), 'utf8')).toBe('#!/bin/bash\necho install\n');
-  expect(await sh(`stat -c %a usr/lib/make-iso/installer.sh etc/make-iso/install.env`, root)).toBe('755\n600');
+  expect(await sh(`stat -c %a usr/lib/make-iso/installer.sh etc/make-iso/install.env var/lib/make-iso`, root)).toBe(
+    '755\n600\n700',
+  );
   for (const u of ['tink-worker', 'caddy', 'device-discovery']) {
     expect(await readlink(join(root, `etc/systemd/system/${u}.service`))).toBe('/dev/null');
   }
