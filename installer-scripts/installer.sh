@@ -5,6 +5,8 @@
 # Behaviour, console lines and test seams: docs/installer.md; file and key contract: docs/contracts.md.
 # shellcheck source-path=SCRIPTDIR
 set -Eeuo pipefail
+# a getty's vhangup() on a console we write to must not end the install
+trap '' HUP
 shopt -s inherit_errexit
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # the log fd and process substitutions are inherited on purpose; LVM would warn about each

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Console and log output for the installer: contract lines reach every console (tty and serial)
-# exactly once and the log file; whatever the tools print goes to the log only.
+# exactly once, the journal and the log file; whatever the tools print goes to the log only.
 # Sourced by installer.sh; needs nothing but bash.
 # shellcheck disable=SC2034 # globals set here are read by installer.sh and the other libraries
 
 MI_LOG_FILE=${MI_LOG_FILE:-/var/log/make-iso-installer.log}
 LOG_PREFIX='MAKE-ISO-INSTALLER:'
 LOG_READY=0
-LOG_EXTRA_CONSOLES=()
+LOG_CONSOLES=()
 
-# log_init: open the log, keep the original stdout on fd 3 (under systemd that is
-# journal+console, i.e. the journal and /dev/console) and send later output of tools to the log.
+# log_init: open the log, keep the original stdout on fd 3 (under systemd: the journal) and send
+# later output of tools to the log.
 log_init() {
   mkdir -p -- "${MI_LOG_FILE%/*}"
   : >>"$MI_LOG_FILE"
@@ -18,24 +18,26 @@ log_init() {
   exec 3>&1
   exec >>"$MI_LOG_FILE" 2>&1
   LOG_READY=1
-  log_find_extra_consoles
+  log_find_consoles
 }
 
-# log_find_extra_consoles: /dev/console only reaches the last console= of the kernel command
-# line (the last entry of /sys/class/tty/console/active); write to the others directly so that
-# a line shows on tty0 and ttyS0 alike, without printing it twice on any of them.
-log_find_extra_consoles() {
-  LOG_EXTRA_CONSOLES=()
-  local active_file=/sys/class/tty/console/active
-  [[ -n ${INVOCATION_ID:-} && -r $active_file ]] || return 0
+# log_find_consoles: under systemd (the unit sends stdout to the journal only), every console the
+# kernel writes to (/sys/class/tty/console/active, e.g. "tty0 ttyS0") gets each line directly,
+# so it shows on the screen and the serial port exactly once and without journald's prefix.
+# Run by hand (no INVOCATION_ID), stdout is the terminal and no console is written.
+log_find_consoles() {
+  LOG_CONSOLES=()
+  [[ -n ${INVOCATION_ID:-} ]] || return 0
   local -a active=()
-  read -r -a active <"$active_file" || true
-  local i
-  for ((i = 0; i + 1 < ${#active[@]}; i++)); do
-    if [[ ${active[i]} =~ ^[A-Za-z0-9]+$ && -w /dev/${active[i]} ]]; then
-      LOG_EXTRA_CONSOLES+=("/dev/${active[i]}")
-    fi
+  if [[ -r /sys/class/tty/console/active ]]; then
+    read -r -a active </sys/class/tty/console/active || true
+  fi
+  local name
+  for name in "${active[@]}"; do
+    if [[ $name =~ ^[A-Za-z0-9]+$ && -w /dev/$name ]]; then LOG_CONSOLES+=("/dev/$name"); fi
   done
+  if ((${#LOG_CONSOLES[@]} == 0)) && [[ -w /dev/console ]]; then LOG_CONSOLES=(/dev/console); fi
+  return 0
 }
 
 # log_clean TEXT: the text with control characters replaced, so values cannot move the cursor.
@@ -50,8 +52,10 @@ log_emit() {
   line=$(log_clean "$1")
   if ((LOG_READY)); then
     printf '%s\n' "$line" >&3 2>/dev/null || true
-    for console in "${LOG_EXTRA_CONSOLES[@]}"; do
-      printf '%s\r\n' "$line" >"$console" 2>/dev/null || true
+    for console in "${LOG_CONSOLES[@]}"; do
+      # in a subshell: only a session leader (this service) can acquire a tty as its controlling
+      # terminal by opening it, and a getty's later vhangup() would then send it SIGHUP
+      (printf '%s\r\n' "$line" >"$console") 2>/dev/null || true
     done
     printf '%(%F %T)T %s\n' -1 "$line" >>"$MI_LOG_FILE" 2>/dev/null || true
   else
