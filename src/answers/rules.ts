@@ -190,7 +190,7 @@ export async function checkPaths(p: AnswerPaths, opts: { force?: boolean } = {})
   if (p.kernel) await expectKind(p.kernel, 'file', 'bootkit.kernel', errors);
   if (p.initramfs) await expectKind(p.initramfs, 'file', 'bootkit.initramfs', errors);
   if (p.osImage && (await expectKind(p.osImage, 'file', 'osImage.path', errors))) {
-    if (!p.osImage.endsWith('.raw.gz')) warnings.push(`osImage.path: ${p.osImage} does not end in .raw.gz`);
+    if (!p.osImage.endsWith('.raw.gz')) errors.push(`osImage.path: ${p.osImage} must be a *.raw.gz EMT release image`);
     const sidecar = await readSidecarSha256(p.osImage);
     if (sidecar && p.osImageSha256 && sidecar !== p.osImageSha256.toLowerCase()) {
       errors.push(`osImage.sha256: differs from ${p.osImage}.sha256sum (${sidecar})`);

@@ -1,56 +1,15 @@
 // Why: the one build path shared by `make-iso build`, `make-iso --answers` and the wizard:
 // load + validate the answers, render the installer config, then hand a BuildRequest to the generator.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { buildIso, type BuildRequest, type BuildResult } from '../build.js';
 import { loadAnswers, type Override } from '../answers/load.js';
-import { readSidecarSha256 } from '../answers/rules.js';
 import type { Answers } from '../answers/schema.js';
 import { InterruptedError, MissingToolError, UserError, ValidationError } from '../errors.js';
 import { checkHostTools } from '../host/tools.js';
 import type { ProgressSink } from '../progress.js';
 import { answersDigest, redactAnswers, renderInstallerConfig } from '../render/installer-config.js';
 import { version } from '../version.js';
-import type { Output } from './output.js';
-
-// ---- the generator's entry point (src/build.ts, written by the lead) ----
-// TODO(lead): when src/build.ts lands, replace this block with
-//   import { buildIso, type BuildRequest, type BuildResult } from '../build.js';
-export interface BuildRequest {
-  bootkit: { archive: string } | { kernel: string; initramfs: string };
-  bootkitSha256?: string;
-  osImage: string;
-  osImageSha256?: string;
-  output: string;
-  force?: boolean;
-  config: { installEnv: string; cloudInit?: string };
-  answersDigest: string;
-  redactedAnswers: unknown;
-  kernelArgs?: string[];
-  console?: { port: string; speed: number };
-  tmpfsSize?: string;
-  maskServices?: string[];
-  userAppsDir?: string;
-  mode?: 'overlay' | 'rewrite';
-  sourceDateEpoch?: number;
-}
-export type BuildResult = object;
-type BuildIso = (req: BuildRequest, progress: ProgressSink, signal?: AbortSignal) => Promise<BuildResult>;
-
-async function buildIso(req: BuildRequest, progress: ProgressSink, signal?: AbortSignal): Promise<BuildResult> {
-  const spec = '../build.js';
-  let mod: { buildIso?: BuildIso };
-  try {
-    mod = (await import(spec)) as { buildIso?: BuildIso };
-  } catch (err) {
-    throw new Error('the ISO generator (src/build.ts) is not part of this make-iso build yet', { cause: err });
-  }
-  if (!mod.buildIso) throw new Error('src/build.ts does not export buildIso');
-  return mod.buildIso(req, progress, signal);
-}
+import { formatSize, type Output } from './output.js';
 
 export interface BuildFlags {
   output?: string;
@@ -85,29 +44,6 @@ export async function requireBuildTools(): Promise<void> {
   throw new MissingToolError(names, [...new Set(missing.map((t) => t.debianPackage))].sort().join(' '));
 }
 
-/** sha256 of a file, reporting bytes as progress. */
-export async function hashFile(
-  path: string,
-  step: string,
-  progress: ProgressSink,
-  signal?: AbortSignal,
-): Promise<string> {
-  const total = (await stat(path)).size;
-  const hash = createHash('sha256');
-  let done = 0;
-  progress({ step, kind: 'start', message: `checksumming ${basename(path)}`, done, total });
-  const count = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      done += chunk.length;
-      progress({ step, kind: 'progress', message: `checksumming ${basename(path)}`, done, total });
-      cb(null, chunk);
-    },
-  });
-  await pipeline(createReadStream(path), count, hash, { signal });
-  progress({ step, kind: 'end', message: `checksummed ${basename(path)}`, done, total });
-  return hash.digest('hex');
-}
-
 const UNIT_SUFFIX = /\.(service|socket|timer|target|path|mount|automount|swap|slice|scope|device)$/;
 
 /** `fluent-bit` -> `fluent-bit.service`; names with a unit suffix stay as they are. */
@@ -122,20 +58,17 @@ function epochFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   return Number(v);
 }
 
-/** Everything the generator needs, from validated answers (pure apart from reading the image checksum). */
+/**
+ * Everything the generator needs, from validated answers. The installer config is rendered by
+ * the generator's callback once it has hashed the OS image (checked against osImage.sha256 or the
+ * image's .sha256sum), so the image is read only once.
+ */
 export async function buildRequestFor(
   a: Answers,
-  opts: { force?: boolean; progress: ProgressSink; signal?: AbortSignal; env?: NodeJS.ProcessEnv },
+  opts: { force?: boolean; progress?: ProgressSink; signal?: AbortSignal; env?: NodeJS.ProcessEnv },
 ): Promise<BuildRequest> {
-  const imageSha =
-    a.osImage.sha256?.toLowerCase() ??
-    (await readSidecarSha256(a.osImage.path)) ??
-    (await hashFile(a.osImage.path, 'hash-os-image', opts.progress, opts.signal));
-  const config = renderInstallerConfig(a, {
-    osImageName: basename(a.osImage.path),
-    osImageSha256: imageSha,
-    version,
-  });
+  const config = (os: { isoPath: string; sha256: string }): ReturnType<typeof renderInstallerConfig> =>
+    renderInstallerConfig(a, { osImageName: os.isoPath, osImageSha256: os.sha256, version });
   const bootkit: BuildRequest['bootkit'] = a.bootkit.archive
     ? { archive: a.bootkit.archive }
     : { kernel: a.bootkit.kernel ?? '', initramfs: a.bootkit.initramfs ?? '' };
@@ -144,7 +77,7 @@ export async function buildRequestFor(
     bootkit,
     ...(a.bootkit.sha256 ? { bootkitSha256: a.bootkit.sha256.toLowerCase() } : {}),
     osImage: a.osImage.path,
-    osImageSha256: imageSha,
+    ...(a.osImage.sha256 ? { osImageSha256: a.osImage.sha256.toLowerCase() } : {}),
     output: a.output.path,
     force: opts.force ?? false,
     config,
@@ -183,11 +116,13 @@ export async function runBuild(a: Answers, opts: { force?: boolean }, out: Outpu
 }
 
 /** The final report of a build, for people and for --json. */
-export function reportBuild(a: Answers, result: BuildResult, out: Output): void {
-  const r = result as unknown as Record<string, unknown>;
-  const human = [`built ${typeof r.output === 'string' ? r.output : a.output.path}`];
-  for (const key of ['volid', 'size', 'sha256'] as const) {
-    if (r[key] !== undefined) human.push(`  ${key}: ${String(r[key])}`);
-  }
-  out.result({ ok: true, output: a.output.path, ...r }, human);
+export function reportBuild(result: BuildResult, out: Output): void {
+  out.result({ ok: true, ...result }, [
+    `built ${result.output}`,
+    `  volume id: ${result.volid}`,
+    `  size:      ${formatSize(result.size)}`,
+    `  sha256:    ${result.sha256}`,
+    `  took:      ${result.seconds.toFixed(1)} s`,
+    `next: make-iso write ${result.output} /dev/sdX   (make-iso drives lists candidates)`,
+  ]);
 }

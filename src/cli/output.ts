@@ -98,6 +98,7 @@ export function createOutput(flags: OutputFlags, io: OutputEnv): Output {
   const now = io.now ?? Date.now;
   const started = new Map<string, number>();
   const lastPlainPct = new Map<string, number>();
+  const startMessage = new Map<string, string>();
   let liveShown = false;
   let lastDraw = 0;
 
@@ -125,7 +126,10 @@ export function createOutput(flags: OutputFlags, io: OutputEnv): Output {
       return;
     }
     if (mode === 'quiet') return;
-    if (e.kind === 'start') started.set(e.step, now());
+    if (e.kind === 'start') {
+      started.set(e.step, now());
+      if (e.message) startMessage.set(e.step, e.message);
+    }
     if (mode === 'live') {
       if (e.kind === 'progress') {
         if (now() - lastDraw < 100 && !(e.total !== undefined && e.done === e.total)) return;
@@ -145,9 +149,8 @@ export function createOutput(flags: OutputFlags, io: OutputEnv): Output {
       }
       if (e.kind === 'end') {
         const t0 = started.get(e.step);
-        write(
-          `${c.green('✓')} ${e.message ?? e.step}${t0 !== undefined ? c.dim(` (${formatDuration(now() - t0)})`) : ''}`,
-        );
+        const what = e.message ?? startMessage.get(e.step) ?? e.step;
+        write(`${c.green('✓')} ${what}${t0 !== undefined ? c.dim(` (${formatDuration(now() - t0)})`) : ''}`);
         return;
       }
       write(`  ${e.message ?? e.step}`);
@@ -164,9 +167,8 @@ export function createOutput(flags: OutputFlags, io: OutputEnv): Output {
     }
     if (e.kind === 'end') {
       const t0 = started.get(e.step);
-      write(
-        `${e.message ?? `${e.step}: done`}${t0 !== undefined && mode === 'verbose' ? ` (${formatDuration(now() - t0)})` : ''}`,
-      );
+      const what = e.message ?? `${startMessage.get(e.step) ?? e.step}: done`;
+      write(`${what}${t0 !== undefined && mode === 'verbose' ? ` (${formatDuration(now() - t0)})` : ''}`);
       return;
     }
     if (e.kind === 'start' && mode === 'plain' && !e.message) return;

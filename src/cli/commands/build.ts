@@ -31,14 +31,14 @@ async function buildFromFile(file: string, opts: BuildOptions): Promise<void> {
   const out = setProcessOutput(opts);
   const answers = await loadForBuild(file, opts, out);
   const result = await runBuild(answers, { force: opts.force ?? false }, out);
-  reportBuild(answers, result, out);
+  reportBuild(result, out);
 }
 
 /** What the wizard calls after saving: the same build as `make-iso --answers FILE`. */
 async function buildFromWizard(answers: Answers, _file: string, force: boolean): Promise<void> {
   const out = setProcessOutput({});
   const result = await runBuild(answers, { force }, out);
-  reportBuild(answers, result, out);
+  reportBuild(result, out);
 }
 
 export function register(program: Command, cli: Cli): void {
