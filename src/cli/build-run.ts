@@ -1,6 +1,6 @@
 // Why: the one build path shared by `make-iso build`, `make-iso --answers` and the wizard:
 // load + validate the answers, render the installer config, then hand a BuildRequest to the generator.
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { buildIso, type BuildRequest, type BuildResult } from '../build.js';
 import { loadAnswers, type Override } from '../answers/load.js';
 import type { Answers } from '../answers/schema.js';
