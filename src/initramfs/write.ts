@@ -92,6 +92,7 @@ export async function writeCustomInitramfs(
   change: RootfsChange,
   opts: WriteInitramfsOptions,
 ): Promise<WriteInitramfsResult> {
+  opts.signal?.throwIfAborted();
   const norm = normalizeChange(change);
   if (input === output) throw new UserError(`the output initramfs must differ from the input (${input}).`);
   if (opts.mode === 'overlay') {
