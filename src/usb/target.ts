@@ -2,7 +2,8 @@
 // belongs to, where the ISO lives), keeping the I/O out of src/usb/safety.ts.
 import { realpath, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { classifyDrives, findNode, readInventory, type Inventory } from './drives.js';
+import { run } from '../exec.js';
+import { classifyDrives, findNode, readInventory, type Drive, type Inventory } from './drives.js';
 import type { SourceFacts, TargetFacts } from './safety.js';
 
 /** Linux dev_t to "major:minor" (glibc encoding). */
@@ -59,5 +60,34 @@ export async function inspectTarget(
   const found = findNode(inv.nodes, majMinOf(st.rdev));
   if (!found) return { given, path, kind: 'block' };
   const drive = inv.drives.find((d) => d.majMin === found.top.majMin) ?? classifyDrives([found.top], inv.mounts)[0];
+  if (drive) await probeFilesystems(drive);
   return { given, path, kind: 'block', node: found.node, drive };
+}
+
+/** Parses `blkid -o export` into its TYPE and LABEL. */
+export function parseBlkid(text: string): { fstype: string | null; label: string | null } {
+  const get = (key: string): string | null => {
+    const line = text.split('\n').find((l) => l.startsWith(`${key}=`));
+    return line ? line.slice(key.length + 1) : null;
+  };
+  return { fstype: get('TYPE'), label: get('LABEL') ?? get('PART_ENTRY_NAME') };
+}
+
+/**
+ * lsblk takes filesystem types and labels from udev; where udev does not run (containers,
+ * rescue shells) they are empty, so the confirmation screen asks blkid directly instead.
+ */
+async function probeFilesystems(drive: Drive): Promise<void> {
+  const probe = async (path: string) => parseBlkid(await run('blkid', ['-p', '-o', 'export', path]).catch(() => ''));
+  if (!drive.fstype) {
+    const r = await probe(drive.path);
+    drive.fstype = r.fstype;
+    drive.label ??= r.label;
+  }
+  for (const part of drive.parts) {
+    if (part.fstype || part.type !== 'part') continue;
+    const r = await probe(part.path);
+    part.fstype = r.fstype;
+    part.label ??= r.label;
+  }
 }

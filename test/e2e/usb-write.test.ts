@@ -303,6 +303,8 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
     const r = await cliWrite([iso, dev, '--yes', '--force', '--unmount']);
     expect(r.error).toBeUndefined();
     expect(r.lines.join('\n')).toContain(`unmounted ${mnt}`);
+    // what is on it now, probed with blkid where udev does not fill lsblk's FSTYPE/LABEL
+    expect(r.lines.join('\n')).toMatch(new RegExp(`${dev}p1  ext4, "USBTEST", [\\d.]+ MiB, mounted on ${mnt}`));
     expect(sha256File(file, isoSize)).toBe(sha256File(iso));
   });
 

@@ -9,7 +9,7 @@ import {
   selectDrives,
 } from '../../../src/usb/drives.js';
 import { drivesTable } from '../../../src/cli/commands/drives.js';
-import { majMinOf } from '../../../src/usb/target.js';
+import { majMinOf, parseBlkid } from '../../../src/usb/target.js';
 import { sample } from './lsblk-samples.js';
 
 describe('parseLsblk', () => {
@@ -154,6 +154,15 @@ describe('helpers', () => {
     expect(majMinOf(0x800n)).toBe('8:0');
     expect(majMinOf(0x10301n)).toBe('259:1');
     expect(majMinOf(0xfe00n)).toBe('254:0');
+  });
+
+  it('reads filesystem type and label from blkid -o export', () => {
+    expect(parseBlkid('DEVNAME=/dev/sdb1\nLABEL=KINGSTON\nUUID=1234-ABCD\nTYPE=vfat\n')).toEqual({
+      fstype: 'vfat',
+      label: 'KINGSTON',
+    });
+    expect(parseBlkid('PTUUID=x\nPTTYPE=gpt\n')).toEqual({ fstype: null, label: null });
+    expect(parseBlkid('TYPE=ext4\nPART_ENTRY_NAME=data\n')).toEqual({ fstype: 'ext4', label: 'data' });
   });
 
   it('classifies an empty tree', () => {
