@@ -1,0 +1,92 @@
+// Why: `make-iso --answers FILE` as a user runs it, on the real fixtures: the ISO is built, the
+// rendered install.env is the one embedded, no secret reaches the manifest, and rebuilds are
+// refused without --force and reproducible with it.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { parseAnswers } from '../../src/answers/load.js';
+import type { Manifest } from '../../src/manifest.js';
+import { answersDigest, renderInstallerConfig } from '../../src/render/installer-config.js';
+import { projectRoot, version } from '../../src/version.js';
+import { TEST_PASSWORD_HASH, TEST_SSH_KEY } from '../helpers/iso.js';
+
+const fx = inject('fixtures');
+const MAIN = join(projectRoot, 'dist/cli/main.js');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'make-iso-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function yamlFile(): string {
+  return `# yaml-language-server: $schema=${join(projectRoot, 'answers.schema.json')}
+bootkit: { archive: '${fx.builds['full-gzip'].tarball}' }
+osImage: { path: '${fx.osImage}' }
+output: { path: site.iso, sourceDateEpoch: 1700000000 }
+user:
+  name: ops
+  passwordHash: '${TEST_PASSWORD_HASH}'
+  sshKeys: ['${TEST_SSH_KEY}']
+hostname: edge-7
+proxy: { http: 'http://user:pw@proxy:3128' }
+network: { mode: static, address: 10.1.2.3, prefix: 24, gateway: 10.1.2.1, dns: [10.1.2.1] }
+cloudInit:
+  writeFiles: [{ path: /etc/motd, content: "it's \\"here\\" $(nothing)\\n" }]
+afterInstall: poweroff
+`;
+}
+
+function cli(args: string[]) {
+  return execa(process.execPath, [MAIN, ...args], { cwd: dir, reject: false, env: { NO_COLOR: '1' } });
+}
+
+it('builds from an answers file, embeds the rendered install.env, leaks no secret', async () => {
+  const file = join(dir, 'site.yaml');
+  await writeFile(file, yamlFile());
+  const r = await cli(['--answers', 'site.yaml', '--json']);
+  expect(r.exitCode, r.stderr).toBe(0);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(lines.filter((l) => l.type === 'progress').length).toBeGreaterThan(3);
+  const result = lines.at(-1) as { type: string; output: string; volid: string; sha256: string; manifest: Manifest };
+  expect(result.type).toBe('result');
+  expect(result.output).toBe(join(dir, 'site.iso'));
+
+  // the manifest records the same digest and the same install.env bytes we render here
+  const answers = (await parseAnswers(yamlFile(), dir, { force: true })).answers!;
+  expect(result.manifest.answers.digest).toBe(answersDigest(answers));
+  const imageSha = (await readFile(fx.osImageSha256sum, 'utf8')).split(/\s+/)[0]!;
+  const { installEnv } = renderInstallerConfig(answers, {
+    osImageName: `images/${fx.osImage.split('/').pop()}`,
+    osImageSha256: imageSha,
+    version,
+  });
+  const envEntry = result.manifest.rootfsAdded.find((f) => f.path.endsWith('etc/make-iso/install.env'));
+  expect(envEntry?.sha256).toBe(createHash('sha256').update(installEnv).digest('hex'));
+  expect(result.manifest.rootfsAdded.some((f) => f.path.endsWith('etc/make-iso/cloud-init.yaml'))).toBe(true);
+  const manifestText = JSON.stringify(result.manifest);
+  expect(manifestText).not.toContain(TEST_PASSWORD_HASH);
+  expect(manifestText).not.toContain('user:pw@');
+  expect(manifestText).not.toContain('nothing)');
+
+  // again without --force: refused, exit 2; with --force: the same bytes
+  const again = await cli(['--answers', 'site.yaml']);
+  expect(again.exitCode).toBe(2);
+  expect(again.stderr).toMatch(/site\.iso already exists; use --force/);
+  const forced = await cli(['build', '--answers', 'site.yaml', '--force', '--quiet']);
+  expect(forced.exitCode, forced.stderr).toBe(0);
+  expect(forced.stdout).toContain(`sha256:    ${result.sha256}`);
+
+  // a flag overrides the file
+  const other = await cli(['--answers', 'site.yaml', '--output', 'other.iso', '--quiet']);
+  expect(other.exitCode, other.stderr).toBe(0);
+  expect(other.stdout).toContain(`built ${join(dir, 'other.iso')}`);
+});
