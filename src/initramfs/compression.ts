@@ -2,7 +2,7 @@
 // them apart by magic, decompresses exactly one member (stopping at its last byte so the
 // next archive can be found), and recompresses with the same method for the rewrite mode.
 import zlib from 'node:zlib';
-import { Duplex, PassThrough } from 'node:stream';
+import { Duplex, PassThrough, type Writable } from 'node:stream';
 import { UserError } from '../errors.js';
 import { hasTool } from '../exec.js';
 import type { ByteReader } from '../io/byte-reader.js';
@@ -41,11 +41,11 @@ export function detectCompression(head: Buffer, where: string): Compression {
 }
 
 /**
- * Feeds a zlib-family decoder one chunk at a time and stops as soon as it has finished its
- * member: zlib counts the input it consumed (`bytesWritten`), so the unread tail of the last
- * chunk is handed back to the reader for the next archive.
+ * Feeds raw inflate one chunk at a time and stops as soon as the deflate stream is complete:
+ * zlib counts the input it consumed (`bytesWritten`), so the unread tail of the last chunk
+ * is handed back to the reader for the next archive. (Deflate has no length field to walk.)
  */
-async function* zlibMember(reader: ByteReader, z: zlib.InflateRaw | zlib.ZstdDecompress): AsyncGenerator<Buffer> {
+async function* zlibMember(reader: ByteReader, z: zlib.InflateRaw): AsyncGenerator<Buffer> {
   let fed = 0;
   let last: Buffer | null = null;
   const write = (c: Buffer): Promise<void> =>
@@ -139,70 +139,121 @@ export function xzStreamEndFinder(): (chunk: Buffer) => number {
 }
 
 /**
- * Runs one member through an external decompressor. `findEnd` says where the member ends in
- * a chunk (or -1); bytes after it go back to the reader. Without it the member runs to EOF.
+ * Runs bytes through a decoder (a zlib stream, or a tool's stdin/stdout) and yields its
+ * output; the source decides where the member ends, so the decoder never sees the next one.
  */
-async function* toolMember(
-  reader: ByteReader,
-  tool: string,
-  args: string[],
-  findEnd: ((chunk: Buffer) => number) | null,
-  signal?: AbortSignal,
+async function* through(
+  source: AsyncIterable<Buffer>,
+  stdin: Writable,
+  stdout: AsyncIterable<unknown>,
+  tool?: ToolFilter,
 ): AsyncGenerator<Buffer> {
-  const t = toolFilter(tool, args, signal);
   const write = (c: Buffer): Promise<void> =>
     new Promise((resolve, reject) => {
-      t.stdin.write(c, (err) => (err ? reject(err) : resolve()));
+      stdin.write(c, (err) => (err ? reject(err) : resolve()));
     });
   const feeder = (async () => {
-    for (;;) {
-      const c = await reader.nextChunk(1 << 20);
-      if (!c) break;
-      const end = findEnd ? findEnd(c) : -1;
-      if (end >= 0) {
-        await write(c.subarray(0, end));
-        reader.unshift(c.subarray(end));
-        break;
-      }
-      await write(c);
-    }
-    t.stdin.end();
+    for await (const c of source) await write(c);
+    stdin.end();
   })();
   let feederError: unknown;
   feeder.catch((err: unknown) => {
     feederError = err;
+    // Unblock the reader below: a decoder that waits for more input never ends otherwise.
+    if (tool) tool.kill();
+    else stdin.destroy(err instanceof Error ? err : new Error(String(err)));
   });
   let ok = false;
   try {
-    for await (const out of t.stdout) yield out as Buffer;
-    await t.done;
+    for await (const out of stdout) yield out as Buffer;
+    await feeder.catch(() => {});
+    if (feederError) throw feederError;
+    if (tool) await tool.done;
     ok = true;
   } finally {
-    if (!ok) t.kill();
+    if (!ok) {
+      if (tool) tool.kill();
+      else stdin.destroy();
+    }
   }
-  await feeder.catch(() => {});
-  if (feederError) throw feederError;
+}
+
+/**
+ * The bytes of one zstd frame (RFC 8878), read structurally: header, then blocks by their
+ * 3-byte headers until the last one, then the optional checksum. Nothing past it is read.
+ */
+export async function* zstdFrameBytes(reader: ByteReader): AsyncGenerator<Buffer> {
+  const head = await reader.readExact(5, 'zstd frame header');
+  if (head.readUInt32LE(0) !== 0xfd2fb528) throw new Error('not a zstd frame');
+  const fhd = head[4]!;
+  const fcsFlag = fhd >> 6;
+  const single = (fhd >> 5) & 1;
+  const checksum = (fhd >> 2) & 1;
+  const didLen = [0, 1, 2, 4][fhd & 3]!;
+  const fcsLen = [single ? 1 : 0, 2, 4, 8][fcsFlag]!;
+  yield head;
+  yield await reader.readExact((single ? 0 : 1) + didLen + fcsLen, 'zstd frame header');
+  for (let last = false; !last;) {
+    const bh = await reader.readExact(3, 'zstd block header');
+    const v = bh[0]! | (bh[1]! << 8) | (bh[2]! << 16);
+    last = (v & 1) === 1;
+    const type = (v >> 1) & 3;
+    if (type === 3) throw new Error('zstd data is corrupt (reserved block type)');
+    yield bh;
+    yield* reader.chunks(type === 1 ? 1 : v >>> 3, 'zstd block');
+  }
+  if (checksum) yield await reader.readExact(4, 'zstd checksum');
+}
+
+/** The bytes of one xz stream, up to and including its footer (see xzStreamEndFinder). */
+async function* xzStreamBytes(reader: ByteReader): AsyncGenerator<Buffer> {
+  const find = xzStreamEndFinder();
+  for (let c = await reader.nextChunk(1 << 20); c; c = await reader.nextChunk(1 << 20)) {
+    const end = find(c);
+    if (end >= 0) {
+      reader.unshift(c.subarray(end));
+      yield c.subarray(0, end);
+      return;
+    }
+    yield c;
+  }
+  throw new Error('unexpected end of data inside an xz stream');
+}
+
+/** Everything left: the legacy lz4 format has no end marker, so it can only be the last archive. */
+async function* restBytes(reader: ByteReader): AsyncGenerator<Buffer> {
+  for (let c = await reader.nextChunk(1 << 20); c; c = await reader.nextChunk(1 << 20)) yield c;
+}
+
+function toolThrough(source: AsyncIterable<Buffer>, file: string, args: string[], signal?: AbortSignal) {
+  const t = toolFilter(file, args, signal);
+  return through(source, t.stdin, t.stdout, t);
 }
 
 /**
  * Decompresses exactly one archive member starting at the reader's position and leaves the
  * reader just past it. 'none' is not handled here (the cpio parser reads it directly).
  */
-export function decodeMember(reader: ByteReader, c: Exclude<Compression, 'none'>, signal?: AbortSignal) {
+export function decodeMember(
+  reader: ByteReader,
+  c: Exclude<Compression, 'none'>,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
   switch (c) {
     case 'gzip':
       return gunzipMember(reader);
-    case 'zstd':
-      if (typeof zlib.createZstdDecompress !== 'function') {
-        throw new UserError('zstd initramfs archives need Node.js 22.15 or newer; upgrade Node.js.');
+    case 'zstd': {
+      // Node >= 22.15 decodes zstd in-process; older ones use the zstd tool.
+      if (typeof zlib.createZstdDecompress === 'function') {
+        const z = zlib.createZstdDecompress();
+        return through(zstdFrameBytes(reader), z, z);
       }
-      return zlibMember(reader, zlib.createZstdDecompress());
+      return toolThrough(zstdFrameBytes(reader), 'zstd', ['-dcq'], signal);
+    }
     case 'xz':
-      // --single-stream: xz stops after our stream even when more bytes were fed.
-      return toolMember(reader, 'xz', ['-dc', '--single-stream'], xzStreamEndFinder(), signal);
+      return toolThrough(xzStreamBytes(reader), 'xz', ['-dc', '--single-stream'], signal);
     case 'lz4':
-      // The legacy lz4 format has no end marker: it can only be the last archive.
-      return toolMember(reader, 'lz4', ['-dc'], null, signal);
+      return toolThrough(restBytes(reader), 'lz4', ['-dc'], signal);
   }
 }
 

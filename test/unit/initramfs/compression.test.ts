@@ -1,0 +1,82 @@
+// Why: a member decoder must stop exactly at its member's last byte whatever the chunking,
+// or the next archive of the chain is lost or misread.
+import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import zlib from 'node:zlib';
+import { execa } from 'execa';
+import { ByteReader } from '../../../src/io/byte-reader.js';
+import { decodeMember, detectCompression, xzStreamEndFinder } from '../../../src/initramfs/compression.js';
+import { UserError } from '../../../src/errors.js';
+
+async function* chunked(buf: Buffer, sizes: number[]): AsyncGenerator<Buffer> {
+  let off = 0;
+  for (let i = 0; off < buf.length; i++) {
+    const n = sizes[i % sizes.length]!;
+    yield buf.subarray(off, off + n);
+    off += n;
+  }
+}
+
+async function decodeThenRest(
+  data: Buffer,
+  c: 'gzip' | 'zstd' | 'xz',
+  sizes: number[],
+): Promise<{ out: Buffer; rest: Buffer; at: number }> {
+  const reader = new ByteReader(chunked(data, sizes));
+  const parts: Buffer[] = [];
+  for await (const p of decodeMember(reader, c)) parts.push(p);
+  const at = reader.position;
+  const rest: Buffer[] = [];
+  for (let x = await reader.nextChunk(); x; x = await reader.nextChunk()) rest.push(x);
+  return { out: Buffer.concat(parts), rest: Buffer.concat(rest), at };
+}
+
+const payload = Buffer.concat([randomBytes(20000), Buffer.alloc(30000, 'a')]);
+const tail = Buffer.from('070701-next-archive');
+
+describe('decodeMember', () => {
+  it('gzip and zstd: stops at the member end for every chunking', async () => {
+    const members = {
+      gzip: zlib.gzipSync(payload),
+      zstd: (await execa('zstd', ['-q', '-c'], { input: payload, encoding: 'buffer' })).stdout as Uint8Array,
+    };
+    for (const [c, m] of Object.entries(members) as Array<['gzip' | 'zstd', Uint8Array]>) {
+      const member = Buffer.from(m);
+      const data = Buffer.concat([member, tail]);
+      const deflateEnd = c === 'gzip' ? member.length - 8 : member.length;
+      // chunk boundaries right at, before and after the end of the compressed data
+      const splits = [[1], [7], [4096], [deflateEnd], [deflateEnd - 1, 1], [deflateEnd + 1], [member.length]];
+      for (const sizes of splits) {
+        const r = await decodeThenRest(data, c, sizes);
+        expect(r.out.equals(payload), `${c} ${sizes.join(',')}`).toBe(true);
+        expect(r.at).toBe(member.length);
+        expect(r.rest.equals(tail)).toBe(true);
+      }
+    }
+  });
+
+  it('xz: finds the stream footer across chunk boundaries', async () => {
+    const member = Buffer.from(
+      (await execa('xz', ['-c', '--check=crc32'], { input: payload, encoding: 'buffer' })).stdout as Uint8Array,
+    );
+    const data = Buffer.concat([member, Buffer.alloc(8), tail]);
+    for (const sizes of [[5], [member.length - 6, 100], [member.length], [65536]]) {
+      const r = await decodeThenRest(data, 'xz', sizes);
+      expect(r.out.equals(payload)).toBe(true);
+      expect(r.at).toBe(member.length);
+    }
+    // the finder alone, one byte at a time
+    const find = xzStreamEndFinder();
+    let end = -1;
+    for (let i = 0; i < data.length && end < 0; i++) if (find(data.subarray(i, i + 1)) === 1) end = i + 1;
+    expect(end).toBe(member.length);
+  });
+
+  it('reports corrupt data and unsupported formats', async () => {
+    const bad = zlib.gzipSync(payload);
+    bad[bad.length - 6] = bad[bad.length - 6]! ^ 0xff; // the CRC
+    await expect(decodeThenRest(bad, 'gzip', [1000])).rejects.toThrow(/corrupt/);
+    expect(() => detectCompression(Buffer.from('BZh91AY'), 'x')).toThrow(UserError);
+    expect(detectCompression(Buffer.from('070701'), 'x')).toBe('none');
+  });
+});
