@@ -237,14 +237,15 @@ function toolThrough(source: AsyncIterable<Buffer>, file: string, args: string[]
 export function decodeMember(
   reader: ByteReader,
   c: Exclude<Compression, 'none'>,
-  signal?: AbortSignal,
+  opts: { signal?: AbortSignal; zstdTool?: boolean } = {},
 ): AsyncGenerator<Buffer> {
+  const signal = opts.signal;
   switch (c) {
     case 'gzip':
       return gunzipMember(reader);
     case 'zstd': {
       // Node >= 22.15 decodes zstd in-process; older ones use the zstd tool.
-      if (typeof zlib.createZstdDecompress === 'function') {
+      if (typeof zlib.createZstdDecompress === 'function' && !opts.zstdTool) {
         const z = zlib.createZstdDecompress();
         return through(zstdFrameBytes(reader), z, z);
       }

@@ -78,7 +78,7 @@ export async function walkInitramfs(
       const records =
         compression === 'none'
           ? readCpio(reader, { stopAtTrailer: true })
-          : readCpio(new ByteReader(decodeMember(reader, compression, opts.signal)));
+          : readCpio(new ByteReader(decodeMember(reader, compression, opts.signal ? { signal: opts.signal } : {})));
       for await (const r of records) {
         if (r.kind !== 'entry' || r.isTrailer) continue;
         entries++;

@@ -189,7 +189,7 @@ async function rewriteArchive(
     const recs =
       a.compression === 'none'
         ? readCpio(reader, { stopAtTrailer: true })
-        : readCpio(new ByteReader(decodeMember(reader, a.compression, signal)));
+        : readCpio(new ByteReader(decodeMember(reader, a.compression, signal ? { signal } : {})));
     for await (const r of recs) {
       if (r.kind === 'padding') yield r.bytes;
       else if (!isRootfs(r)) yield* r.raw();

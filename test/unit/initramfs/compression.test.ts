@@ -21,10 +21,11 @@ async function decodeThenRest(
   data: Buffer,
   c: 'gzip' | 'zstd' | 'xz',
   sizes: number[],
+  zstdTool = false,
 ): Promise<{ out: Buffer; rest: Buffer; at: number }> {
   const reader = new ByteReader(chunked(data, sizes));
   const parts: Buffer[] = [];
-  for await (const p of decodeMember(reader, c)) parts.push(p);
+  for await (const p of decodeMember(reader, c, { zstdTool })) parts.push(p);
   const at = reader.position;
   const rest: Buffer[] = [];
   for (let x = await reader.nextChunk(); x; x = await reader.nextChunk()) rest.push(x);
@@ -50,6 +51,11 @@ describe('decodeMember', () => {
         const r = await decodeThenRest(data, c, sizes);
         expect(r.out.equals(payload), `${c} ${sizes.join(',')}`).toBe(true);
         expect(r.at).toBe(member.length);
+        expect(r.rest.equals(tail)).toBe(true);
+      }
+      if (c === 'zstd') {
+        const r = await decodeThenRest(data, c, [member.length], true); // the zstd tool path
+        expect(r.out.equals(payload)).toBe(true);
         expect(r.rest.equals(tail)).toBe(true);
       }
     }
