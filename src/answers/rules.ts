@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Answers } from './schema.js';
 
@@ -190,7 +190,13 @@ export async function checkPaths(p: AnswerPaths, opts: { force?: boolean } = {})
   if (p.kernel) await expectKind(p.kernel, 'file', 'bootkit.kernel', errors);
   if (p.initramfs) await expectKind(p.initramfs, 'file', 'bootkit.initramfs', errors);
   if (p.osImage && (await expectKind(p.osImage, 'file', 'osImage.path', errors))) {
-    if (!p.osImage.endsWith('.raw.gz')) errors.push(`osImage.path: ${p.osImage} must be a *.raw.gz EMT release image`);
+    const name = basename(p.osImage);
+    if (!name.endsWith('.raw.gz')) errors.push(`osImage.path: ${p.osImage} must be a *.raw.gz EMT release image`);
+    else if (!/^[A-Za-z0-9._+-]+$/.test(name)) {
+      errors.push(
+        `osImage.path: the file name ${name} may only use letters, digits, ".", "_", "+" and "-" (the installer finds it by that name); rename it`,
+      );
+    }
     const sidecar = await readSidecarSha256(p.osImage);
     if (sidecar && p.osImageSha256 && sidecar !== p.osImageSha256.toLowerCase()) {
       errors.push(`osImage.sha256: differs from ${p.osImage}.sha256sum (${sidecar})`);

@@ -79,8 +79,8 @@ export const hostOrIp = z.string().refine((v) => isIP(v) !== 0 || (v.length <= 2
 export const proxyUrl = z
   .string()
   .regex(
-    /^(https?|socks5h?):\/\/[^\s'"]+$/,
-    'must be a proxy URL such as http://proxy.example.com:3128 (no spaces or quotes)',
+    /^(https?|socks5h?):\/\/[^\s'"\\]+$/,
+    'must be a proxy URL such as http://proxy.example.com:3128 (no spaces, quotes or backslashes)',
   )
   .describe('proxy URL, e.g. `http://proxy.example.com:3128`');
 
@@ -175,7 +175,7 @@ const proxy = z
     https: proxyUrl.optional().describe('https_proxy / HTTPS_PROXY'),
     noProxy: z
       .string()
-      .regex(/^[^\s'"]*$/, 'must be a comma-separated list without spaces or quotes')
+      .regex(/^[^\s'"\\]*$/, 'must be a comma-separated list without spaces, quotes or backslashes')
       .optional()
       .describe('no_proxy / NO_PROXY: comma-separated hosts, domains and CIDRs'),
   })
@@ -187,7 +187,7 @@ const network = z
     mode: z.enum(['dhcp', 'static']).default('dhcp').describe('`dhcp`, or `static` with address, prefix and gateway'),
     interface: z
       .string()
-      .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'must be a network interface name such as `enp1s0` (at most 15 characters)')
+      .regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'must be a network interface name such as `enp1s0` (at most 15 characters)')
       .optional()
       .describe('interface to configure; default: the first interface with a carrier'),
     address: ipAddress.optional().describe('static IPv4 or IPv6 address (mode static)'),

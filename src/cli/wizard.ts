@@ -195,7 +195,7 @@ export async function runWizard(d: WizardDeps): Promise<void> {
   const network: Record<string, unknown> = { mode };
   const iface = (
     await p.text('Interface (empty: the first with a carrier):', {
-      validate: optional((v) => (/^[A-Za-z0-9_.:@-]{1,15}$/.test(v) ? true : 'not an interface name')),
+      validate: optional((v) => (/^[A-Za-z0-9_.:-]{1,15}$/.test(v) ? true : 'not an interface name')),
     })
   ).trim();
   if (iface) network.interface = iface;
@@ -222,7 +222,7 @@ export async function runWizard(d: WizardDeps): Promise<void> {
     });
     const noProxy = await p.text('No proxy for (comma-separated):', {
       default: d.env.no_proxy ?? d.env.NO_PROXY ?? 'localhost,127.0.0.1',
-      validate: (v) => (/^[^\s'"]*$/.test(v.trim()) ? true : 'no spaces or quotes'),
+      validate: (v) => (/^[^\s'"\\]*$/.test(v.trim()) ? true : 'no spaces, quotes or backslashes'),
     });
     if (http.trim()) proxy.http = http.trim();
     if (https.trim()) proxy.https = https.trim();

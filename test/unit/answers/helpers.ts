@@ -15,6 +15,7 @@ export function inputsDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mi-answers-'));
   writeFileSync(join(dir, 'boot.tar.gz'), 'bootkit');
   writeFileSync(join(dir, 'emt.raw.gz'), 'image');
+  writeFileSync(join(dir, 'my image.raw.gz'), 'image');
   mkdirSync(join(dir, 'apps'));
   return dir;
 }

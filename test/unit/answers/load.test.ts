@@ -218,6 +218,13 @@ describe('each invalid field is reported at its path', () => {
       /^osImage\.path: .*nope\.raw\.gz does not exist/,
     ],
     ['os image is a dir', (a) => (a.osImage = { path: 'apps' }), /^osImage\.path: .*apps is not a file/],
+    ['os image not raw.gz', (a) => (a.osImage = { path: 'boot.tar.gz' }), /^osImage\.path: .*must be a \*\.raw\.gz/],
+    [
+      'os image name the installer cannot find',
+      (a) => (a.osImage = { path: 'my image.raw.gz' }),
+      /^osImage\.path: the file name my image\.raw\.gz may only use letters/,
+    ],
+    ['proxy with a backslash', (a) => (a.proxy = { http: 'http://a\\b:1' }), /^proxy\.http: must be a proxy URL/],
     ['user apps not a dir', (a) => (a.userAppsDir = 'emt.raw.gz'), /^userAppsDir: .*emt\.raw\.gz is not a directory/],
     [
       'output dir missing',

@@ -237,3 +237,58 @@ describe('redaction and digest', () => {
     expect(answersDigest({ ...a, hugepages: 2 })).not.toBe(answersDigest(a));
   });
 });
+
+describe('the installer accepts what we render', () => {
+  // installer-scripts/lib/config.sh checks the syntax, sources and validates install.env on the node
+  const configSh = join(projectRoot, 'installer-scripts/lib/config.sh');
+  const variants: Array<[string, Record<string, unknown>]> = [
+    ['defaults', {}],
+    [
+      'everything set',
+      {
+        hostname: 'node-1.example.com',
+        proxy: { http: 'http://u:p@proxy:3128', https: 'http://proxy:3128', noProxy: 'localhost,10.0.0.0/8' },
+        network: { mode: 'static', interface: 'enp1s0', address: '10.0.0.5', prefix: 24, gateway: '10.0.0.1' },
+        ntp: { servers: ['pool.ntp.org', '10.0.0.1', 'fe80::1'] },
+        disk: {
+          match: 'all',
+          byId: ["nvme-*'x"],
+          serial: ['S4*'],
+          transport: ['nvme', 'usb'],
+          minGiB: 10,
+          maxGiB: 2000,
+          rotational: true,
+          pick: 'largest',
+          wipeExisting: true,
+        },
+        lvm: { sizeGiB: 5 },
+        hugepages: 3,
+        afterInstall: 'stay',
+        userAppsDir: '/x/apps',
+        cloudInit: { runcmd: ['x'] },
+      },
+    ],
+    [
+      'ssh key only, IPv6',
+      {
+        user: { name: 'ops', sshKeys: [ED25519] },
+        network: { mode: 'static', address: '2001:db8::5', prefix: 64, gateway: '2001:db8::1' },
+      },
+    ],
+  ];
+  test.skipIf(!existsSync(configSh)).each(variants)('%s', (_name, extra) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mi-contract-'));
+    const a = answers(extra);
+    writeFileSync(
+      join(dir, 'install.env'),
+      renderInstallerConfig(a, {
+        osImageName: 'images/emt-3.0.raw.gz',
+        osImageSha256: 'ab'.repeat(32),
+        version: '1.0.0',
+      }).installEnv,
+    );
+    const script = `source "$1"; if config_load "$2"; then echo OK; else printf '%s\\n' "\${CONFIG_ERRORS[@]}"; fi`;
+    const out = execFileSync('bash', ['-c', script, 'bash', configSh, join(dir, 'install.env')]).toString();
+    expect(out.trim()).toBe('OK');
+  });
+});
