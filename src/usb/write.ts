@@ -8,6 +8,7 @@ import { run } from '../exec.js';
 import { InterruptedError, UserError, VerificationError } from '../errors.js';
 import { silent, type ProgressSink } from '../progress.js';
 import { formatBytes } from './drives.js';
+import { majMinOf } from './target.js';
 
 /** Direct I/O unit: every O_DIRECT offset and length is a multiple of this (fits 4Kn drives). */
 const UNIT = 4096;
@@ -34,6 +35,11 @@ export interface WriteOptions {
   progress?: ProgressSink;
   /** Test seam: runs after the data is flushed and before the read-back. */
   afterWrite?: () => Promise<void> | void;
+  /**
+   * Block devices: the "major:minor" the safety checks saw. Checked on the open handle, so a
+   * stick swapped for another under the same name after the checks is never written.
+   */
+  expectMajMin?: string;
 }
 
 export interface WriteResult {
@@ -212,6 +218,14 @@ export async function writeImage(opts: WriteOptions): Promise<WriteResult> {
       }
     }
     fh ??= await openTarget(opts.target, opts.kind, false);
+    if (opts.expectMajMin !== undefined) {
+      const now = majMinOf((await fh.stat({ bigint: true })).rdev);
+      if (now !== opts.expectMajMin) {
+        throw new UserError(
+          `${opts.target} is now a different device (${now}, checked ${opts.expectMajMin}); nothing was written, run the command again`,
+        );
+      }
+    }
     sink = new Sink(fh, opts.target, direct);
 
     // --- write, hashing the same bytes; the first MiB goes last ---

@@ -391,4 +391,14 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(/not a removable or USB drive/);
   });
+
+  it('never writes a device that changed after the checks (another drive under the same name)', async () => {
+    const { dev, file } = makeLoop(64 * MiB);
+    const err = await writeImage({ source: iso, target: dev, kind: 'block', expectMajMin: '7:9999' }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(/is now a different device .* nothing was written/);
+    expect(readFileSync(file).every((b) => b === 0)).toBe(true);
+  });
 });

@@ -178,6 +178,7 @@ export async function runWrite(
       source: iso,
       target: target.path,
       kind: target.kind === 'block' ? 'block' : 'file',
+      expectMajMin: target.kind === 'block' ? target.node?.majMin : undefined,
       verify: opts.verify,
       signal: ac.signal,
       progress: withRate(cli.progress, target.path),
