@@ -2,7 +2,7 @@
 // rendered install.env is the one embedded, no secret reaches the manifest, and rebuilds are
 // refused without --force and reproducible with it.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -89,4 +89,27 @@ it('builds from an answers file, embeds the rendered install.env, leaks no secre
   const other = await cli(['--answers', 'site.yaml', '--output', 'other.iso', '--quiet']);
   expect(other.exitCode, other.stderr).toBe(0);
   expect(other.stdout).toContain(`built ${join(dir, 'other.iso')}`);
+});
+
+it('Ctrl-C during a build exits 130 and leaves no partial ISO', async () => {
+  const sub = await mkdtemp(join(dir, 'int-'));
+  await writeFile(join(sub, 'a.yaml'), yamlFile());
+  const child = execa(process.execPath, [MAIN, '--answers', 'a.yaml'], {
+    cwd: sub,
+    reject: false,
+    env: { NO_COLOR: '1' },
+  });
+  let seen = '';
+  await new Promise<void>((resolve) => {
+    child.stderr?.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes('scanning')) resolve();
+    });
+  });
+  child.kill('SIGINT');
+  const r = await child;
+  expect(r.exitCode).toBe(130);
+  expect(r.stderr).toMatch(/make-iso: interrupted/);
+  expect(r.stderr).not.toMatch(/\s+at .*:\d+:\d+/);
+  expect(await readdir(sub)).toEqual(['a.yaml']);
 });
