@@ -1,7 +1,7 @@
 // Why: builds the Debian bootkit/OS-image fixtures once per version of their builder, caches them outside the clone, and hands the e2e tests typed paths.
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,8 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURE_SOURCE_DIR = join(REPO, 'test', 'fixtures');
 const BUILDER = join(FIXTURE_SOURCE_DIR, 'build-fixtures.sh');
 const LOCK_WAIT_MS = 45 * 60_000;
+/** Fixture dirs of other builder versions are removed once unused for this long. */
+const PRUNE_AFTER_MS = 2 * 60 * 60_000;
 const BUILD_TIMEOUT_MS = 40 * 60_000;
 
 /** `$MAKE_ISO_CACHE`, else `${XDG_CACHE_HOME:-~/.cache}/make-iso`. */
@@ -231,28 +233,43 @@ async function runBuilder(outDir: string, debCache: string): Promise<void> {
   }
 }
 
-/** Removes fixture dirs of other builder versions (not ones another process is building). */
+/**
+ * Removes fixture dirs of other builder versions that nobody used for PRUNE_AFTER_MS (each use
+ * touches info.json), so a test run still on an older version (a shared work tree) keeps its files.
+ */
 async function pruneOld(fixturesDir: string, keep: string): Promise<void> {
   for (const name of await readdir(fixturesDir)) {
     const m = /^([0-9a-f]{16})(\.tmp)?$/.exec(name);
     if (!m || m[1] === keep) continue;
-    if (await exists(join(fixturesDir, `${m[1]}.lock`))) continue;
-    await rm(join(fixturesDir, name), { recursive: true, force: true });
+    const path = join(fixturesDir, name);
+    const used = await stat(join(path, 'info.json')).catch(() => stat(path));
+    if (Date.now() - used.mtimeMs < PRUNE_AFTER_MS) continue;
+    await rm(path, { recursive: true, force: true });
   }
 }
 
-/** The fixtures for the current builder, built on first use (several minutes) and then reused. */
+/** Marks a fixture dir as in use (see pruneOld) and loads it. */
+async function useFixtures(dir: string): Promise<Fixtures> {
+  const now = new Date();
+  await utimes(join(dir, 'info.json'), now, now).catch(() => undefined);
+  return loadFixtures(dir);
+}
+
+/**
+ * The fixtures for the current builder, built on first use (several minutes) and then reused.
+ * One lock for the whole cache: two processes never build at once (they share the .deb cache).
+ */
 export async function ensureFixtures(): Promise<Fixtures> {
   const root = cacheRoot();
   const fixturesDir = join(root, 'fixtures');
   const key = await fixtureKey();
   const dir = join(fixturesDir, key);
   const ready = () => exists(join(dir, 'info.json'));
-  if (await ready()) return loadFixtures(dir);
+  if (await ready()) return useFixtures(dir);
 
   await mkdir(fixturesDir, { recursive: true });
-  const lockPath = `${dir}.lock`;
-  if ((await acquireLock(lockPath, ready)) === 'done-elsewhere') return loadFixtures(dir);
+  const lockPath = join(fixturesDir, 'build.lock');
+  if ((await acquireLock(lockPath, ready)) === 'done-elsewhere') return useFixtures(dir);
   try {
     if (!(await ready())) {
       process.stderr.write(`building Debian bootkit fixtures (first run, several minutes) into ${dir}...\n`);
@@ -264,5 +281,5 @@ export async function ensureFixtures(): Promise<Fixtures> {
     await rm(lockPath, { force: true });
   }
   await pruneOld(fixturesDir, key);
-  return loadFixtures(dir);
+  return useFixtures(dir);
 }
