@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { scanBootkitInitramfs } from '../../../src/initramfs/scan.js';
 import { UserError } from '../../../src/errors.js';
+import type { ProgressEvent } from '../../../src/progress.js';
 import { KVER, makeInitramfs, sh, tempDir } from '../../helpers/initramfs-fixtures.js';
 
 let dir: string;
@@ -21,9 +22,13 @@ async function build(name: string, opts: Parameters<typeof makeInitramfs>[2]): P
 describe('scanBootkitInitramfs', () => {
   it('reports layout, cmdline, kernel, units and tools of a microcode-prefixed gzip initramfs', async () => {
     const img = await build('mc', { compression: 'gzip', microcode: true });
+    const events: ProgressEvent[] = [];
     const s = await scanBootkitInitramfs(img, {
       units: ['tink-worker', 'caddy.service', 'fluent-bit', 'device-discovery', 'sshd'],
+      progress: (e) => events.push(e),
     });
+    expect(events.map((e) => `${e.step}:${e.kind}`)).toEqual(['scan-initramfs:start', 'scan-initramfs:end']);
+    expect(events.at(-1)).toMatchObject({ done: s.size, total: s.size });
     expect(s.archives.map((a) => a.compression)).toEqual(['none', 'gzip']);
     expect(s.rootfs).toMatchObject({ archive: 1, name: 'rootfs.tar.gz', dotSlash: true });
     expect(s.rootfs.entries).toBeGreaterThan(20);
