@@ -1,6 +1,6 @@
 // Why: turns an answers file (YAML or JSON) into validated Answers, reporting every problem at
 // once as `path.to.key: message (line N)` so a user fixes the whole file in one go.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -306,5 +306,14 @@ export async function loadAnswers(file: string, opts: LoadOptions = {}): Promise
       warnings: [],
     };
   }
-  return parseAnswers(text, dirname(resolve(file)), opts);
+  const result = await parseAnswers(text, dirname(resolve(file)), opts);
+  if (result.answers?.user.passwordHash) {
+    const mode = (await stat(file).catch(() => undefined))?.mode ?? 0;
+    if (mode & 0o077) {
+      result.warnings.push(
+        `${file}: holds a password hash and is readable by others (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${file}`,
+      );
+    }
+  }
+  return result;
 }

@@ -48,7 +48,7 @@ function cli(args: string[]) {
 
 it('builds from an answers file, embeds the rendered install.env, leaks no secret', async () => {
   const file = join(dir, 'site.yaml');
-  await writeFile(file, yamlFile());
+  await writeFile(file, yamlFile(), { mode: 0o600 });
   const r = await cli(['--answers', 'site.yaml', '--json']);
   expect(r.exitCode, r.stderr).toBe(0);
   const lines = r.stdout
@@ -93,7 +93,7 @@ it('builds from an answers file, embeds the rendered install.env, leaks no secre
 
 it('Ctrl-C during a build exits 130 and leaves no partial ISO', async () => {
   const sub = await mkdtemp(join(dir, 'int-'));
-  await writeFile(join(sub, 'a.yaml'), yamlFile());
+  await writeFile(join(sub, 'a.yaml'), yamlFile(), { mode: 0o600 });
   const child = execa(process.execPath, [MAIN, '--answers', 'a.yaml'], {
     cwd: sub,
     reject: false,

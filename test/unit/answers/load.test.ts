@@ -1,5 +1,5 @@
 // Why: the answers contract users see: defaults, every invalid field, did-you-mean, all problems at once.
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { didYouMean, editDistance, loadAnswers, parseAnswers, validateAnswers } from '../../../src/answers/load.js';
@@ -70,6 +70,7 @@ userAppsDir: apps
 tmpfsSize: 2G
 mode: rewrite
 `,
+      { mode: 0o600 },
     );
     const r = await loadAnswers(file);
     expect(r.errors).toEqual([]);
@@ -331,6 +332,19 @@ test('syntax errors and duplicate keys are reported with their line', async () =
   expect(r.errors[0]).toMatch(/^\(syntax\) line 3/);
   const r2 = await parseAnswers('user: [\n', dir);
   expect(r2.errors[0]).toMatch(/^\(syntax\)/);
+});
+
+test('a world-readable file with a password hash gets a warning', async () => {
+  const file = join(dir, 'open.json');
+  writeFileSync(file, JSON.stringify(minimal()), { mode: 0o644 });
+  chmodSync(file, 0o644);
+  const r = await loadAnswers(file);
+  expect(r.errors).toEqual([]);
+  expect(r.warnings).toContain(
+    `${file}: holds a password hash and is readable by others (mode 644); run: chmod 600 ${file}`,
+  );
+  chmodSync(file, 0o600);
+  expect((await loadAnswers(file)).warnings).toEqual([]);
 });
 
 test('a missing file is one problem', async () => {

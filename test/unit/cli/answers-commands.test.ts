@@ -34,7 +34,7 @@ beforeAll(() => {
 });
 
 function writeAnswers(name: string, body: string): string {
-  writeFileSync(join(dir, name), body);
+  writeFileSync(join(dir, name), body, { mode: 0o600 });
   return name;
 }
 

@@ -227,6 +227,17 @@ class Tmux {
   }
 }
 
+async function exitCodeOf(exitFile: string): Promise<number> {
+  const end = Date.now() + 15_000;
+  while (Date.now() < end) {
+    if (existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '') {
+      return Number(readFileSync(exitFile, 'utf8').trim());
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('make-iso did not exit');
+}
+
 describe.skipIf(!hasTmux)('wizard in a real terminal (tmux)', () => {
   function session(): { dir: string; t: Tmux; exitFile: string } {
     if (!existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
@@ -239,16 +250,6 @@ describe.skipIf(!hasTmux)('wizard in a real terminal (tmux)', () => {
         `"${process.execPath}" "${MAIN}"; echo $? > "${exitFile}"; sleep 30`,
     );
     return { dir, t, exitFile };
-  }
-  async function exitCode(exitFile: string): Promise<number> {
-    const end = Date.now() + 15_000;
-    while (Date.now() < end) {
-      if (existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '') {
-        return Number(readFileSync(exitFile, 'utf8').trim());
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('make-iso did not exit');
   }
 
   test('typed answers: the answers file is written 0600 with a hash, not the password', async () => {
@@ -283,7 +284,7 @@ describe.skipIf(!hasTmux)('wizard in a real terminal (tmux)', () => {
       await t.waitFor(/Summary:/);
       await t.answer(/Save the answers as:/);
       await t.answer(/Ready:/, '', 'Down');
-      expect(await exitCode(exitFile)).toBe(0);
+      expect(await exitCodeOf(exitFile)).toBe(0);
       const file = join(dir, 'answers.yaml');
       expect(statSync(file).mode & 0o777).toBe(0o600);
       const text = readFileSync(file, 'utf8');
@@ -303,6 +304,25 @@ describe.skipIf(!hasTmux)('wizard in a real terminal (tmux)', () => {
     }
   });
 
+  test('hash-password on a terminal: asks twice without echo, prints only the hash', async () => {
+    const dir = inputs();
+    const outFile = join(dir, 'hash.txt');
+    const exitFile = join(dir, 'exit');
+    const t = new Tmux(dir);
+    t.start(`"${process.execPath}" "${MAIN}" hash-password > "${outFile}"; echo $? > "${exitFile}"; sleep 30`);
+    try {
+      await t.answer(/Password:/, 'pa$$ "word"');
+      await t.answer(/Password again:/, 'pa$$ "word"');
+      expect(await exitCodeOf(exitFile)).toBe(0);
+      const hash = readFileSync(outFile, 'utf8');
+      expect(hash).toMatch(/^\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}\n$/);
+      expect(verifyPassword('pa$$ "word"', hash.trim())).toBe(true);
+      expect(t.screen()).not.toContain('"word"');
+    } finally {
+      t.kill();
+    }
+  });
+
   test('Ctrl-C at a prompt exits 130 and leaves nothing behind', async () => {
     const { dir, t, exitFile } = session();
     const before = readdirSync(dir).sort();
@@ -316,7 +336,7 @@ describe.skipIf(!hasTmux)('wizard in a real terminal (tmux)', () => {
       await t.waitFor(/Password for ops/);
       t.type('half-typed');
       t.keys('C-c');
-      expect(await exitCode(exitFile)).toBe(130);
+      expect(await exitCodeOf(exitFile)).toBe(130);
       expect(t.screen()).toMatch(/cancelled; nothing was written/);
       expect(t.screen()).not.toMatch(/\s+at .*:\d+:\d+/);
       expect(readdirSync(dir).sort()).toEqual(before);
