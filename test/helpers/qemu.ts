@@ -197,6 +197,7 @@ export interface MarkerHit {
 }
 
 const running = new Set<Vm>();
+const TIMEOUT_EXIT = 124;
 const POLL_MS = 250;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -222,7 +223,11 @@ export class Vm {
       message?: string;
     }) => {
       const stderr = typeof r.stderr === 'string' && r.stderr.trim() ? r.stderr.trim() : (r.message ?? '');
-      this.exit = { code: r.exitCode ?? null, signal: r.signal ?? null, timedOut: Boolean(r.timedOut), stderr };
+      // `timeout` exits 124 when it stopped QEMU at the hard limit (137 / SIGKILL if QEMU hung).
+      const late = Date.now() - this.startedAt >= hardTimeoutMs;
+      const timedOut =
+        Boolean(r.timedOut) || r.exitCode === TIMEOUT_EXIT || (late && (r.exitCode === 137 || r.signal === 'SIGKILL'));
+      this.exit = { code: r.exitCode ?? null, signal: r.signal ?? null, timedOut, stderr };
     };
     this.done = proc.then(record, record);
     void this.done.finally(() => running.delete(this));
@@ -286,9 +291,9 @@ export class Vm {
     return this.exit?.code ?? null;
   }
 
-  /** Kills QEMU (if still running) and waits for it to be gone. Safe to call twice. */
+  /** Ends QEMU (SIGTERM, then SIGKILL after 5 s) and waits for it to be gone. Safe to call twice. */
   async stop(): Promise<void> {
-    if (!this.exited) this.proc.kill('SIGKILL');
+    if (!this.exited) this.proc.kill('SIGTERM');
     await this.done;
   }
 }
@@ -316,15 +321,23 @@ export async function startVm(opts: StartOptions): Promise<Vm> {
     ovmfVars = await createOvmfVars(join(dirname(opts.serialLog), 'OVMF_VARS.fd'), opts.firmware);
   }
   const args = qemuArgs({ ...opts, ovmfVars });
-  const proc = execa('qemu-system-x86_64', args, {
-    stdin: 'ignore',
-    stdout: 'ignore',
-    stderr: 'pipe',
-    timeout: opts.timeoutMs,
-    killSignal: 'SIGKILL',
-    cleanup: true,
-    reject: false,
-  });
+  // coreutils `timeout` enforces the hard limit even if this process dies without cleaning up
+  // (a killed vitest worker); it passes our SIGTERM on to QEMU in stop().
+  const hardSeconds = Math.max(1, Math.ceil(opts.timeoutMs / 1000));
+  const proc = execa(
+    'timeout',
+    ['--signal=TERM', '--kill-after=10', String(hardSeconds), 'qemu-system-x86_64', ...args],
+    {
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      timeout: opts.timeoutMs + 15_000,
+      killSignal: 'SIGTERM',
+      forceKillAfterDelay: 5_000,
+      cleanup: true,
+      reject: false,
+    },
+  );
   return new Vm(opts.name ?? 'qemu', args, opts.serialLog, ovmfVars, proc, opts.timeoutMs);
 }
 
