@@ -101,7 +101,11 @@ export interface Mount {
 }
 
 /** Mount targets that make the drive beneath them a system drive ... */
-const SYSTEM_MOUNTS = ['/', '/boot', '/efi', '/usr', '/var', '/etc', '/opt', '/srv', '/home', '/root', '/nix', '/snap'];
+const SYSTEM_MOUNTS = [
+  ...['/', '/boot', '/efi', '/usr', '/var', '/etc', '/opt', '/srv', '/home', '/root', '/nix', '/snap'],
+  // the boot media of a running live system (Ubuntu, Debian, Fedora, Arch)
+  ...['/cdrom', '/run/live/medium', '/lib/live/mount/medium', '/run/initramfs/live', '/run/archiso/bootmnt'],
+];
 /** ... and trees whose every mount is a system one (/home/me/usb is not: users mount sticks there). */
 const SYSTEM_TREES = ['/boot/', '/usr/', '/var/', '/nix/'];
 

@@ -116,6 +116,8 @@ describe('isSystemMount', () => {
     ['/var/lib/docker', true],
     ['/home', true],
     ['[SWAP]', true],
+    ['/run/live/medium', true],
+    ['/cdrom', true],
     ['/media/alice/KINGSTON', false],
     ['/run/media/bob/STICK', false],
     ['/mnt/usb', false],
