@@ -46,7 +46,7 @@ describe('decodeMember', () => {
       const data = Buffer.concat([member, tail]);
       const deflateEnd = c === 'gzip' ? member.length - 8 : member.length;
       // chunk boundaries right at, before and after the end of the compressed data
-      const splits = [[1], [7], [4096], [deflateEnd], [deflateEnd - 1, 1], [deflateEnd + 1], [member.length]];
+      const splits = [[13], [4096], [deflateEnd], [deflateEnd - 1, 1], [deflateEnd + 1], [member.length]];
       for (const sizes of splits) {
         const r = await decodeThenRest(data, c, sizes);
         expect(r.out.equals(payload), `${c} ${sizes.join(',')}`).toBe(true);
