@@ -269,10 +269,17 @@ export async function writeImage(opts: WriteOptions): Promise<WriteResult> {
     } catch (err) {
       await pending?.catch(() => 0);
       if (touched) await clearHead(sink, bufs.head, Math.min(HEAD, size));
+      const state = touched
+        ? `${opts.target} is incomplete (${formatBytes(pos)} of ${formatBytes(size)} written); its first MiB was cleared so it cannot boot a half-written image`
+        : `nothing was written to ${opts.target}`;
       if (err instanceof InterruptedError) {
-        throw interrupted(
-          `interrupted: ${opts.target} is incomplete (${formatBytes(pos)} of ${formatBytes(size)} written)` +
-            (touched ? '; its first MiB was cleared so it cannot boot a half-written image. Write it again' : ''),
+        throw interrupted(`interrupted: ${state}${touched ? '. Write it again' : ''}`);
+      }
+      if (errno(err)) {
+        // EIO, ENOSPC, ENODEV...: the drive failed or was pulled out; the user can act on that.
+        throw new UserError(
+          `writing ${opts.target} failed at byte ${pos}: ${(err as Error).message}; ${state}. Check the drive and its connection, then write again`,
+          { cause: err },
         );
       }
       throw new Error(`writing ${opts.target} at byte ${pos}: ${(err as Error).message}`, { cause: err });
@@ -313,6 +320,12 @@ export async function writeImage(opts: WriteOptions): Promise<WriteResult> {
         [rcur, rother] = [rother, rcur];
         progress({ step: 'verify', kind: 'progress', done: vpos, total: size });
       }
+    } catch (err) {
+      if (err instanceof VerificationError || err instanceof InterruptedError || !errno(err)) throw err;
+      throw new VerificationError(
+        `reading back ${opts.target} failed at byte ${vpos}: ${(err as Error).message}; the data was written but could not be verified`,
+        sha256,
+      );
     } finally {
       await reading?.catch(() => 0);
     }

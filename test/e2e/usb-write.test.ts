@@ -401,4 +401,15 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
     expect((err as Error).message).toMatch(/is now a different device .* nothing was written/);
     expect(readFileSync(file).every((b) => b === 0)).toBe(true);
   });
+
+  it('reports an I/O failure (a full disk here) as a user-facing error that says what state the target is in', async () => {
+    const mnt = mkdtempSync(join(work, 'tiny-'));
+    sh('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
+    mounts.push(mnt);
+    const err = await writeImage({ source: iso, target: join(mnt, 'out.img'), kind: 'file' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(
+      /^writing .*out\.img failed at byte \d+: ENOSPC.*; .*out\.img is incomplete .* first MiB was cleared .* Check the drive/,
+    );
+  });
 });
