@@ -20,7 +20,8 @@ export const ISO_PATHS = {
   userApps: 'user-apps',
 } as const;
 
-export const staticIsoDir = join(projectRoot, 'iso');
+/** Files copied onto every ISO (iso/ also holds the dracut hook, which goes into the initramfs). */
+export const staticIsoDir = join(projectRoot, 'iso', 'root');
 
 /** Every regular file below dir, as ISO files under prefix (sorted, for reproducibility). */
 export async function treeFiles(dir: string, prefix: string): Promise<IsoFile[]> {
