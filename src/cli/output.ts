@@ -100,7 +100,7 @@ export function createOutput(flags: OutputFlags, io: OutputEnv): Output {
   const lastPlainPct = new Map<string, number>();
   const startMessage = new Map<string, string>();
   let liveShown = false;
-  let lastDraw = 0;
+  let lastDraw = Number.NEGATIVE_INFINITY;
 
   const write = (line: string): void => {
     clear();
@@ -135,9 +135,14 @@ export function createOutput(flags: OutputFlags, io: OutputEnv): Output {
         if (now() - lastDraw < 100 && !(e.total !== undefined && e.done === e.total)) return;
         lastDraw = now();
         const width = Math.max(20, (io.err.columns ?? 80) - 1);
-        const detail = e.total ? bar(e.done ?? 0, e.total) : e.done !== undefined ? formatSize(e.done) : '';
-        const text = `${c.cyan('›')} ${e.message ?? e.step}  ${detail}`;
-        io.err.write(`\r\x1b[2K${text.length > width + 20 ? text.slice(0, width) : text}`);
+        const barWidth = Math.max(8, Math.min(24, Math.floor(width / 5)));
+        const detail = e.total ? bar(e.done ?? 0, e.total, barWidth) : e.done !== undefined ? formatSize(e.done) : '';
+        // one terminal line, never wrapped (a wrapped line cannot be redrawn with \r): shorten the text
+        const room = width - 2 - detail.length - 2;
+        let msg = e.message ?? e.step;
+        if (msg.length > room) msg = room >= 5 ? `${msg.slice(0, room - 1)}…` : '';
+        const text = msg ? `${msg}  ${detail}` : detail;
+        io.err.write(`\r\x1b[2K${c.cyan('›')} ${text}`);
         liveShown = true;
         return;
       }

@@ -87,7 +87,7 @@ describe('modes', () => {
   test('live: a redrawn line with a bar, ticks when done, colour unless NO_COLOR', () => {
     const r = run({}, true);
     expect(r.err).toContain('\r\x1b[2K');
-    expect(r.err).toMatch(/\[#{13}\.{11}\] +55%/);
+    expect(r.err).toMatch(/\[#+\.+\] +55%/);
     expect(r.err).toMatch(/✓.*reading the bootkit/);
     expect(r.err).toContain('\x1b[32m');
     const plain = run({}, true, { NO_COLOR: '1' });
@@ -117,4 +117,14 @@ test('helpers', () => {
   expect(colorEnabled({ err: new Sink(true), env: { NO_COLOR: '' } })).toBe(true);
   expect(colorEnabled({ err: new Sink(false), env: { FORCE_COLOR: '1' } })).toBe(true);
   expect(colorEnabled({ err: new Sink(true), env: { NO_COLOR: 'yes' } })).toBe(false);
+});
+
+test('the live line never wraps: long messages are shortened, the numbers kept', () => {
+  const err = new Sink(true);
+  err.columns = 40;
+  const o = createOutput({}, { err, out: new Sink(), env: { NO_COLOR: '1' }, now: () => 0 });
+  o.progress({ step: 's', kind: 'progress', message: `writing ${'x'.repeat(100)}`, done: 5, total: 10 });
+  const line = err.text.split('\r\x1b[2K').pop() ?? '';
+  expect(line.length).toBeLessThanOrEqual(39);
+  expect(line).toMatch(/^› writing.*… {2}\[#+\.+\] {2}50% {2}5 B \/ 10 B$/);
 });
