@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { Cli } from '../context.js';
 import { register as doctor } from './doctor.js';
+import { register as inspect } from './inspect.js';
 import { register as drives } from './drives.js';
 import { register as write } from './write.js';
 import { register as schema } from './schema.js';
@@ -12,6 +13,7 @@ import { register as hashPassword } from './hash-password.js';
 
 export const commands: ReadonlyArray<(program: Command, cli: Cli) => void> = [
   doctor,
+  inspect,
   drives,
   write,
   schema,
