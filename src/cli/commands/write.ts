@@ -13,7 +13,7 @@ import {
   planDataPartition,
   readPartitionTable,
 } from '../../usb/data-partition.js';
-import { formatBytes, readInventory } from '../../usb/drives.js';
+import { formatBytes } from '../../usb/drives.js';
 import { checkTarget, mountsToUnmount, type Refusal, type TargetFacts } from '../../usb/safety.js';
 import { inspectSource, inspectTarget } from '../../usb/target.js';
 import { writeImage } from '../../usb/write.js';
@@ -139,8 +139,8 @@ export async function runWrite(
   const source = await inspectSource(iso).catch((err: unknown) => {
     throw new UserError(`cannot read the ISO ${iso}: ${(err as Error).message}`, { cause: err });
   });
-  const inventory = await readInventory();
-  let target = await inspectTarget(device, source, inventory);
+  // lsblk and findmnt run only when the target is a block device
+  let target = await inspectTarget(device, source);
   const refusals = checkTarget(target, source, { force: opts.force, unmount: opts.unmount });
   if (refusals.length > 0) throw refusalError(device, refusals);
   const wantData = opts.dataPartition === undefined ? undefined : dataSize(opts.dataPartition);
