@@ -71,7 +71,7 @@ export function describeTarget(t: TargetFacts, isoPath: string, isoSize: number)
   return lines;
 }
 
-/** "512 MiB of 1.0 GiB, 48.1 MB/s, ETA 0:10": rate and time left for one progress event. */
+/** "48.1 MB/s, ETA 0:10": rate and time left for one progress event (the renderer shows the bytes). */
 export function progressLine(e: ProgressEvent, startedMs: number, nowMs: number): string {
   const done = e.done ?? 0;
   const total = e.total ?? 0;
@@ -79,20 +79,21 @@ export function progressLine(e: ProgressEvent, startedMs: number, nowMs: number)
   const rate = done / secs;
   const eta = rate > 0 && total > done ? Math.ceil((total - done) / rate) : 0;
   const etaText = `${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}`;
-  return `${formatBytes(done)} of ${formatBytes(total)}, ${(rate / 1e6).toFixed(1)} MB/s, ETA ${etaText}`;
+  const mbs = rate / 1e6;
+  return `${mbs >= 100 ? mbs.toFixed(0) : mbs.toFixed(1)} MB/s, ETA ${etaText}`;
 }
 
 /**
  * Adds rate and ETA to the writer's progress events as their message, then hands them to the
  * CLI's one progress renderer (live line, plain lines or JSON events).
  */
-function withRate(sink: ProgressSink, target: string, now: () => number = () => performance.now()): ProgressSink {
+function withRate(sink: ProgressSink, now: () => number = () => performance.now()): ProgressSink {
   const started = new Map<string, number>();
   return (e) => {
     if (e.kind === 'start') started.set(e.step, now());
     if (e.kind !== 'progress') return sink(e);
     const verb = e.step === 'verify' ? 'verifying' : 'writing';
-    sink({ ...e, message: `${verb} ${target}: ${progressLine(e, started.get(e.step) ?? now(), now())}` });
+    sink({ ...e, message: `${verb} ${progressLine(e, started.get(e.step) ?? now(), now())}` });
   };
 }
 
@@ -181,7 +182,7 @@ export async function runWrite(
       expectMajMin: target.kind === 'block' ? target.node?.majMin : undefined,
       verify: opts.verify,
       signal: ac.signal,
-      progress: withRate(cli.progress, target.path),
+      progress: withRate(cli.progress),
     });
     if (wantData !== undefined) {
       const room = target.kind === 'block' ? (target.drive?.size ?? 0) : (await stat(target.path)).size;

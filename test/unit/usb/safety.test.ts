@@ -187,6 +187,9 @@ describe('what the confirmation screen shows', () => {
 describe('progress line', () => {
   it('shows bytes, percent, rate and ETA', () => {
     const line = progressLine({ step: 'write', kind: 'progress', done: 512 * 1024 ** 2, total: 1024 ** 3 }, 0, 10_000);
-    expect(line).toBe('512 MiB of 1.0 GiB, 53.7 MB/s, ETA 0:10');
+    expect(line).toBe('53.7 MB/s, ETA 0:10');
+    expect(progressLine({ step: 'verify', kind: 'progress', done: 2 * 1024 ** 3, total: 4 * 1024 ** 3 }, 0, 2000)).toBe(
+      '1074 MB/s, ETA 0:02',
+    );
   });
 });
