@@ -33,6 +33,15 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'zstd', debianPackage: 'zstd', why: 'zstd-compressed initramfs archives', use: 'build' },
   { name: 'xz', debianPackage: 'xz-utils', why: 'xz-compressed initramfs archives', use: 'build' },
   { name: 'lsblk', debianPackage: 'util-linux', why: 'lists drives for `make-iso drives` and `write`', use: 'usb' },
+  {
+    name: 'findmnt',
+    debianPackage: 'util-linux',
+    why: 'finds system mounts so system drives are never written',
+    use: 'usb',
+  },
+  { name: 'blkid', debianPackage: 'util-linux', why: 'shows what is on a drive before it is overwritten', use: 'usb' },
+  { name: 'blockdev', debianPackage: 'util-linux', why: 'flushes and re-reads a written drive', use: 'usb' },
+  { name: 'umount', debianPackage: 'mount', why: '`write --unmount`', use: 'usb' },
   { name: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', why: 'boots ISOs in the test suite', use: 'test' },
   { name: '/usr/share/OVMF/OVMF_CODE_4M.fd', debianPackage: 'ovmf', why: 'UEFI firmware for QEMU tests', use: 'test' },
   { name: 'cpio', debianPackage: 'cpio', why: 'reference cpio for round-trip tests and fixtures', use: 'test' },
@@ -40,8 +49,18 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: 'dracut', debianPackage: 'dracut-core', why: 'builds the fixture initramfs', use: 'test' },
   { name: 'mkfs.ext4', debianPackage: 'e2fsprogs', why: 'builds the OS image fixture', use: 'test' },
   { name: 'debugfs', debianPackage: 'e2fsprogs', why: 'reads installed ext4 filesystems in tests', use: 'test' },
-  { name: 'sfdisk', debianPackage: 'fdisk', why: 'partitions the OS image fixture', use: 'test' },
-  { name: 'mkfs.vfat', debianPackage: 'dosfstools', why: 'ESP of the OS image fixture', use: 'test' },
+  {
+    name: 'sfdisk',
+    debianPackage: 'fdisk',
+    why: '`write --data-partition`; partitions the OS image fixture',
+    use: 'usb',
+  },
+  {
+    name: 'mkfs.vfat',
+    debianPackage: 'dosfstools',
+    why: 'the FAT EFI boot image; `write --data-partition`',
+    use: 'build',
+  },
   { name: 'shellcheck', debianPackage: 'shellcheck', why: 'lints installer-scripts/', use: 'test' },
 ];
 

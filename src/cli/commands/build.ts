@@ -8,6 +8,7 @@ import { loadForBuild, reportBuild, runBuild, type BuildFlags } from '../build-r
 import type { Cli } from '../context.js';
 import { setProcessOutput, type OutputFlags } from '../output.js';
 import { terminalPrompts } from '../prompts.js';
+import { usbWriteOffer } from '../usb-offer.js';
 import { runWizard } from '../wizard.js';
 
 interface BuildOptions extends BuildFlags, OutputFlags {
@@ -78,6 +79,7 @@ export function register(program: Command, cli: Cli): void {
         cwd: process.cwd(),
         env: process.env,
         build: buildFromWizard,
+        afterBuild: usbWriteOffer(cli),
       });
     });
 }
