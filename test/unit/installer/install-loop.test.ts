@@ -1,6 +1,6 @@
 // Why: runs the real write, verify and configure steps onto loop devices this test creates (root only; never another disk).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { shellAssignments, type ShellValue } from '../../../src/render/shell.js';
@@ -167,11 +167,34 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
     },
   );
 
-  it('installs again over an earlier install (the user already exists)', () => {
+  it('installs again over an earlier install: DHCP with DNS, cloud-init extras, user apps', () => {
     const dev = newLoop('again.img');
     expect(install(dev).status).toBe(0);
-    const again = install(dev, { MI_SSH_KEYS: [] });
+    const cloud = '#cloud-config\nruncmd:\n  - [systemctl, enable, --now, demo.service]\n';
+    tmp.file('cloud-init.yaml', cloud);
+    mkdirSync(join(tmp.dir, 'img/media/user-apps/app1'), { recursive: true });
+    writeFileSync(join(tmp.dir, 'img/media/user-apps/app1/run.sh'), 'echo app1\n');
+    const again = install(dev, {
+      MI_SSH_KEYS: [],
+      MI_NET_MODE: 'dhcp',
+      MI_NET_INTERFACE: '',
+      MI_NET_ADDRESS: '',
+      MI_NET_PREFIX: '',
+      MI_NET_GATEWAY: '',
+      MI_NET_DNS: ['9.9.9.9', '2620:fe::fe'],
+      MI_CLOUD_INIT: 'yes',
+      MI_USER_APPS_DIR: 'user-apps',
+      MI_HUGEPAGES: '0',
+      MI_HOST_TYPE: 'container',
+    });
     expect(again.status, again.log).toBe(0);
-    expect(debugfsCat(`${dev}p2`, '/etc/shadow')).toContain(`edge:${HASH}:`);
+    const root = `${dev}p2`;
+    expect(debugfsCat(root, '/etc/shadow')).toContain(`edge:${HASH}:`);
+    expect(debugfsCat(root, '/etc/passwd').match(/^edge:/gm)).toHaveLength(1);
+    expect(debugfsCat(root, '/etc/systemd/resolved.conf.d/90-make-iso-dns.conf')).toContain('DNS=9.9.9.9 2620:fe::fe');
+    expect(debugfsCat(root, '/etc/cloud/cloud.cfg.d/99-make-iso.cfg')).toBe(cloud);
+    expect(debugfsStat(root, '/etc/cloud/cloud.cfg.d/99-make-iso.cfg')).toMatch(/Mode:\s+0600/);
+    expect(debugfsCat(root, '/opt/user-apps/app1/run.sh')).toBe('echo app1\n');
+    expect(debugfsCat(root, '/etc/make-iso/host-type')).toBe('container\n');
   });
 });
