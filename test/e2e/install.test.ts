@@ -19,6 +19,7 @@ const OK = /MAKE-ISO-INSTALLER: (SUCCESS|FAILED): .*/;
 
 let dir = '';
 let iso = '';
+let isoKernelArgs: string[] = [];
 let osRaw = '';
 const timings: string[] = [];
 
@@ -31,6 +32,13 @@ const sh = (cmd: string, ...args: string[]): string =>
 
 /** An installer ISO of the full-gzip fixture bootkit and OS image, with these install.env values. */
 async function makeIso(name: string, over: Record<string, ShellValue> = {}): Promise<string> {
+  return (await makeIsoWithArgs(name, over)).iso;
+}
+
+async function makeIsoWithArgs(
+  name: string,
+  over: Record<string, ShellValue> = {},
+): Promise<{ iso: string; kernelArgs: string[] }> {
   const r = await buildIso(
     {
       bootkit: { archive: fx.builds['full-gzip'].tarball },
@@ -47,7 +55,7 @@ async function makeIso(name: string, over: Record<string, ShellValue> = {}): Pro
     },
     silent,
   );
-  return r.output;
+  return { iso: r.output, kernelArgs: r.manifest.kernelArgs };
 }
 
 /** Partition lines of `sfdisk -d` without device names: start, size, type, uuid, name. */
@@ -117,7 +125,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'make-iso-install-'));
   osRaw = join(dir, 'os-image.raw');
   sh('gzip -dc <"$1" >"$2"', fx.osImage, osRaw);
-  iso = await makeIso('installer');
+  ({ iso, kernelArgs: isoKernelArgs } = await makeIsoWithArgs('installer'));
 });
 afterEach(async () => {
   await stopAllVms();
@@ -209,6 +217,47 @@ describe('installer in QEMU', () => {
     await vm.waitForExit(2 * 60_000);
     expectInstalled(nvme);
     expect(fileSha(sata)).toBe(before);
+  });
+
+  it("plan mode (the boot menu's plan entry): the table and the steps, PLAN COMPLETE, nothing written", async () => {
+    const out = join(dir, 'plan-boot');
+    sh(
+      'mkdir -p "$2" && xorriso -osirrox on -indev "$1" -extract /boot/vmlinuz "$2/vmlinuz" -extract /boot/initrd.img "$2/initrd.img" 2>/dev/null',
+      iso,
+      out,
+    );
+    const nvme = await createDisk(join(dir, 'plan-nvme.img'), 1);
+    const before = fileSha(nvme);
+    const vm = await startVm({
+      name: 'plan mode',
+      firmware: 'bios',
+      media: {
+        kind: 'kernel',
+        kernel: join(out, 'vmlinuz'),
+        initrd: join(out, 'initrd.img'),
+        append: [...isoKernelArgs, 'makeiso.plan=1'].join(' '),
+      },
+      disks: [{ path: nvme, bus: 'nvme', serial: 'NVME-PLAN' }],
+      extraArgs: [
+        '-drive',
+        `file=${qemuEscape(iso)},media=cdrom,readonly=on,if=none,id=cd0`,
+        '-device',
+        'ide-cd,drive=cd0,bus=ide.2',
+      ],
+      serialLog: join(dir, 'plan.serial.log'),
+      timeoutMs: VM_HARD_LIMIT_MS,
+    });
+    await vm.waitFor(/MAKE-ISO-INSTALLER: (PLAN COMPLETE|FAILED)/, BOOT_BUDGET_MS + INSTALL_BUDGET_MS);
+    const log = vm.serialLog();
+    expect(log).toContain('MAKE-ISO-INSTALLER: PLAN COMPLETE');
+    expect(log).toMatch(/MAKE-ISO-INSTALLER: PLAN: nvme0n1 .*chosen/);
+    expect(log).toMatch(/MAKE-ISO-INSTALLER: PLAN: sr0 .*rejected: install media/);
+    expect(log).toContain(
+      'MAKE-ISO-INSTALLER: PLAN: step 5/10: write images/os-image.raw.gz (90 MiB) to /dev/nvme0n1, erasing it',
+    );
+    expect(log).not.toContain('step 5/10: write the OS image');
+    await vm.stop();
+    expect(fileSha(nvme)).toBe(before);
   });
 
   it('a corrupted OS image: FAILED line, nothing written, no reboot', async () => {
