@@ -46,7 +46,7 @@ function typeOf(n: JsonSchemaNode): string {
   return n.type ?? 'any';
 }
 
-/** The Markdown table of every answers key (docs/cli.md embeds it; a test keeps it current). */
+/** The Markdown table of every answers key (README.md embeds it; a test keeps it current). */
 export function answersKeyTable(): string {
   const root = z.toJSONSchema(answersSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
   const rows: string[] = ['| key | type | default | meaning |', '|---|---|---|---|'];

@@ -25,9 +25,9 @@ test('the JSON Schema is strict and described', () => {
   expect(s.properties.user?.additionalProperties).toBe(false);
 });
 
-/** docs/cli.md (and README.md once it is merged there) embed the key table and an example. */
+/** README.md embeds the key table and an example. */
 function docsWithTable(): Array<[string, string]> {
-  return ['docs/cli.md', 'README.md']
+  return ['README.md']
     .map((f): [string, string] => {
       try {
         return [f, readFileSync(join(projectRoot, f), 'utf8')];
