@@ -2,7 +2,7 @@
 # make-iso installer: runs on the edge node after it boots the ISO (make-iso-installer.service).
 # Finds the install media, chooses the target disk by the answers' rules, writes and verifies the
 # OS image, applies the answers, sets the UEFI boot entry and reports each step on the console.
-# Behaviour, console lines and test seams: docs/installer.md; file and key contract: docs/contracts.md.
+# Behaviour, console lines and test seams: README.md (The installer on the node); file and key contract: docs/contracts.md.
 # shellcheck source-path=SCRIPTDIR
 set -Eeuo pipefail
 # a getty's vhangup() on a console we write to must not end the install
@@ -80,6 +80,7 @@ on_exit() {
   failure_cleanup
   if ((STEP_NO > 0)); then reason="step ${STEP_NO}/${#STEPS[@]} (${STEP_TEXT}): ${reason}"; fi
   say "FAILED: ${reason}; nothing rebooted; log: ${MI_LOG_FILE}"
+  media_copy_log "$MI_LOG_FILE"
   exit "$rc"
 }
 
@@ -252,6 +253,7 @@ finish() {
   info "after install: ${MI_AFTER_INSTALL}"
   cfg_copy_log
   cfg_umount_root
+  media_copy_log "$MI_LOG_FILE"
   if [[ -z ${MI_TEST_MEDIA_DIR:-} ]]; then media_release; fi
 }
 

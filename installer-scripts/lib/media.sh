@@ -101,3 +101,33 @@ media_release() {
   fi
   return 0
 }
+
+# media_copy_log LOGFILE: when the boot stick carries a filesystem labelled MAKEISO-LOG (made by
+# `make-iso write --data-partition`), copy the log there as make-iso-installer-<time>.log. Only a
+# partition on one of the media disks is used, never one on a target candidate. Best effort: a
+# problem here is logged and never fails the install.
+media_copy_log() {
+  local logfile=$1 line dev='' dir=/run/make-iso/logpart name
+  [[ -n $MEDIA_DISKS && -r $logfile ]] || return 0
+  while IFS= read -r line; do
+    disks_parse_pairs "$line"
+    if [[ ${LSB[LABEL]:-} == MAKEISO-LOG && " ${MEDIA_DISKS} " == *" ${LSB[PKNAME]:-} "* ]]; then
+      dev=/dev/${LSB[KNAME]}
+      break
+    fi
+  done < <(lsblk -P -o KNAME,PKNAME,LABEL 2>/dev/null || true)
+  [[ -n $dev ]] || return 0
+  name="make-iso-installer-$(date -u +%Y%m%dT%H%M%SZ).log"
+  mkdir -p -- "$dir" || return 0
+  if mount -o rw -- "$dev" "$dir" 2>/dev/null; then
+    if cp -- "$logfile" "$dir/$name" 2>/dev/null && sync; then
+      info "log copied to ${dev} (MAKEISO-LOG) as ${name}"
+    else
+      log "could not copy the log to ${dev} (MAKEISO-LOG)"
+    fi
+    umount -- "$dir" 2>/dev/null || umount -l -- "$dir" 2>/dev/null || true
+  else
+    log "could not mount the MAKEISO-LOG partition ${dev}"
+  fi
+  return 0
+}
