@@ -12,7 +12,7 @@ apt_packages=(
   mtools dosfstools  # FAT EFI boot image without root
   grub-common grub-pc-bin grub-efi-amd64-bin  # GRUB loaders for BIOS and UEFI
   cpio gzip zstd xz-utils pigz tar  # initramfs and rootfs streams
-  util-linux fdisk gdisk parted e2fsprogs  # lsblk, sfdisk, partx; test disks and images
+  util-linux fdisk gdisk parted e2fsprogs lvm2 openssl  # lsblk, sfdisk, partx; test disks, images, LVM; demo hash
   qemu-system-x86 qemu-utils ovmf  # boot tests (SeaBIOS and OVMF)
   debootstrap dracut-core  # build the Debian bootkit fixture
   shellcheck tmux time ca-certificates  # lint installer-scripts; wizard tests; measurements
