@@ -14,7 +14,7 @@ apt_packages=(
   cpio gzip zstd xz-utils pigz tar  # initramfs and rootfs streams
   util-linux fdisk gdisk parted e2fsprogs lvm2 openssl  # lsblk, sfdisk, partx; test disks, images, LVM; demo hash
   qemu-system-x86 qemu-utils ovmf  # boot tests (SeaBIOS and OVMF)
-  debootstrap dracut-core  # build the Debian bootkit fixture
+  debootstrap procps  # build the Debian bootkit fixture (dracut runs inside its chroot); pgrep
   shellcheck tmux time ca-certificates  # lint installer-scripts; wizard tests; measurements
 )
 

@@ -46,7 +46,6 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { name: '/usr/share/OVMF/OVMF_CODE_4M.fd', debianPackage: 'ovmf', why: 'UEFI firmware for QEMU tests', use: 'test' },
   { name: 'cpio', debianPackage: 'cpio', why: 'reference cpio for round-trip tests and fixtures', use: 'test' },
   { name: 'debootstrap', debianPackage: 'debootstrap', why: 'builds the Debian bootkit fixture', use: 'test' },
-  { name: 'dracut', debianPackage: 'dracut-core', why: 'builds the fixture initramfs', use: 'test' },
   { name: 'mkfs.ext4', debianPackage: 'e2fsprogs', why: 'builds the OS image fixture', use: 'test' },
   { name: 'debugfs', debianPackage: 'e2fsprogs', why: 'reads installed ext4 filesystems in tests', use: 'test' },
   {

@@ -14,7 +14,7 @@ import type { TargetFacts } from '../../../src/usb/safety.js';
 export type Sample = 'laptop-nvme-usb' | 'server-sata' | 'vm-virtio' | 'util-linux-2.34';
 
 export function sample(name: Sample, mounts: Mount[] = []): { nodes: BlockNode[]; drives: Drive[] } {
-  const json = readFileSync(fileURLToPath(new URL(`../../fixtures/lsblk/${name}.json`, import.meta.url)), 'utf8');
+  const json = readFileSync(fileURLToPath(new URL(`../../data/lsblk/${name}.json`, import.meta.url)), 'utf8');
   const nodes = parseLsblk(json);
   return { nodes, drives: classifyDrives(nodes, mounts) };
 }
