@@ -16,7 +16,7 @@ import { grubQuote, grubTitle, renderTemplate } from './render/templates.js';
 import { projectRoot, version } from './version.js';
 import { REQUIRED_TOOLS, scanBootkitInitramfs } from './initramfs/scan.js';
 import { writeCustomInitramfs } from './initramfs/write.js';
-import { DEFAULT_MASKED_UNITS, type RootfsChange } from './rootfs/change.js';
+import { DEFAULT_MASKED_UNITS, normalizeUnitName, type RootfsChange } from './rootfs/change.js';
 
 export interface InstallerConfig {
   installEnv: string;
@@ -98,7 +98,7 @@ export function rootfsChange(
   if (config.cloudInit) {
     files.push({ path: 'etc/make-iso/cloud-init.yaml', mode: 0o600, content: Buffer.from(config.cloudInit) });
   }
-  const mask = (maskServices ?? DEFAULT_MASKED_UNITS).map((s) => (s.includes('.') ? s : `${s}.service`));
+  const mask = (maskServices ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
   return { files, mask };
 }
 

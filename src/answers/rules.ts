@@ -1,11 +1,9 @@
 // Why: checks that one field alone cannot express (static network needs its parts, LVM fits the
 // disk, input files exist, checksums match), kept apart from the schema so each stays simple.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { basename, dirname } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { sha256File } from '../io/hash.js';
 import type { Answers } from './schema.js';
 
 export interface RuleResult {
@@ -215,13 +213,6 @@ export async function checkPaths(p: AnswerPaths, opts: { force?: boolean } = {})
   return { errors, warnings };
 }
 
-/** sha256 of a file, streamed. */
-export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash, { signal });
-  return hash.digest('hex');
-}
-
 /** Reads the inputs and compares their sha256 with the answers (or the image's .sha256sum). */
 export async function checkChecksums(a: Answers, signal?: AbortSignal): Promise<RuleResult> {
   const errors: string[] = [];
@@ -229,7 +220,7 @@ export async function checkChecksums(a: Answers, signal?: AbortSignal): Promise<
   const compare = async (key: string, path: string, expected: string, from: string): Promise<void> => {
     let actual: string;
     try {
-      actual = await sha256File(path, signal);
+      actual = await sha256File(path, undefined, signal);
     } catch {
       return; // checkPaths already reports unreadable files
     }

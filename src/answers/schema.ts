@@ -2,6 +2,7 @@
 // the generated answers.schema.json and the README's key table all come from this zod schema.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_MASKED_UNITS } from '../rootfs/change.js';
 
 // ---- reusable field schemas (the wizard validates each prompt with these) ----
 
@@ -112,14 +113,8 @@ export const tmpfsSize = z
   .string()
   .regex(/^([1-9][0-9]*[KMG]|[1-9][0-9]?%)$/, 'must be a size such as 1G, 1536M or 50%');
 
-export const DEFAULT_MASKED_SERVICES = [
-  'tink-worker',
-  'caddy',
-  'caddy-api',
-  'fluent-bit',
-  'device-discovery',
-  'device-discovery-agent',
-] as const;
+/** The provisioning units masked by default, as users write them (without `.service`). */
+export const DEFAULT_MASKED_SERVICES: readonly string[] = DEFAULT_MASKED_UNITS.map((u) => u.replace(/\.service$/, ''));
 
 export const SERIAL_SPEEDS = [9600, 19200, 38400, 57600, 115200] as const;
 export const DISK_TRANSPORTS = ['nvme', 'sata', 'virtio', 'usb', 'scsi'] as const;

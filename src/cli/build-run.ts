@@ -2,6 +2,7 @@
 // load + validate the answers, render the installer config, then hand a BuildRequest to the generator.
 import { resolve } from 'node:path';
 import { buildIso, type BuildRequest, type BuildResult } from '../build.js';
+import { normalizeUnitName } from '../rootfs/change.js';
 import { loadAnswers, type Override } from '../answers/load.js';
 import type { Answers } from '../answers/schema.js';
 import { InterruptedError, MissingToolError, UserError, ValidationError } from '../errors.js';
@@ -44,13 +45,6 @@ export async function requireBuildTools(): Promise<void> {
   throw new MissingToolError(names, [...new Set(missing.map((t) => t.debianPackage))].sort().join(' '));
 }
 
-const UNIT_SUFFIX = /\.(service|socket|timer|target|path|mount|automount|swap|slice|scope|device)$/;
-
-/** `fluent-bit` -> `fluent-bit.service`; names with a unit suffix stay as they are. */
-export function unitFileName(name: string): string {
-  return UNIT_SUFFIX.test(name) ? name : `${name}.service`;
-}
-
 function epochFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   const v = env.SOURCE_DATE_EPOCH;
   if (v === undefined || v === '') return undefined;
@@ -86,7 +80,7 @@ export async function buildRequestFor(
     kernelArgs: a.kernelArgs,
     ...(a.console ? { console: { port: a.console.port, speed: a.console.speed } } : {}),
     tmpfsSize: a.tmpfsSize,
-    maskServices: a.provisioningServices.map(unitFileName),
+    maskServices: a.provisioningServices.map(normalizeUnitName),
     ...(a.userAppsDir ? { userAppsDir: a.userAppsDir } : {}),
     mode: a.mode,
     ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),

@@ -6,9 +6,9 @@ import { readFile, access } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { UserError, VerificationError } from '../errors.js';
 
-export async function sha256File(path: string, onBytes?: (n: number) => void): Promise<string> {
+export async function sha256File(path: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) {
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20, signal })) {
     hash.update(chunk as Buffer);
     onBytes?.((chunk as Buffer).length);
   }
