@@ -116,18 +116,21 @@ media_copy_log() {
       break
     fi
   done < <(lsblk -P -o KNAME,PKNAME,LABEL 2>/dev/null || true)
-  [[ -n $dev ]] || return 0
+  if [[ -z $dev ]]; then
+    log "no MAKEISO-LOG partition on the media disks (${MEDIA_DISKS}); the log stays in ${logfile}"
+    return 0
+  fi
   name="make-iso-installer-$(date -u +%Y%m%dT%H%M%SZ).log"
   mkdir -p -- "$dir" || return 0
   if mount -o rw -- "$dev" "$dir" 2>/dev/null; then
     if cp -- "$logfile" "$dir/$name" 2>/dev/null && sync; then
       info "log copied to ${dev} (MAKEISO-LOG) as ${name}"
     else
-      log "could not copy the log to ${dev} (MAKEISO-LOG)"
+      info "could not copy the log to ${dev} (MAKEISO-LOG)"
     fi
     umount -- "$dir" 2>/dev/null || umount -l -- "$dir" 2>/dev/null || true
   else
-    log "could not mount the MAKEISO-LOG partition ${dev}"
+    info "could not mount the MAKEISO-LOG partition ${dev}"
   fi
   return 0
 }

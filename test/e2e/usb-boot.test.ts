@@ -121,7 +121,7 @@ const INSTALLER_STARTED = 'MAKE-ISO-INSTALLER: started';
 const INSTALLER_BUDGET_MS = 5 * 60_000;
 
 describe.skipIf(!isRoot || !fx)('the generated installer ISO, written to a drive', () => {
-  it('boots by UEFI as a USB stick and starts the installer', async () => {
+  it('boots by UEFI as a USB stick, starts the installer, and gets its log on the data partition', async () => {
     if (!fx) return;
     const built = await buildFixtureIso(fx, { dir: work, name: 'usb-written.iso' });
     const size = statSync(built.output).size;
@@ -135,7 +135,7 @@ describe.skipIf(!isRoot || !fx)('the generated installer ISO, written to a drive
     const vm = await startVm({
       name: 'generated ISO written to a loop device, UEFI USB',
       firmware: 'uefi',
-      media: { kind: 'usb', iso: dev },
+      media: { kind: 'usb', iso: dev, writable: true },
       serialLog: join(work, 'generated-usb.log'),
       timeoutMs: INSTALLER_BUDGET_MS + 60_000,
     });
@@ -144,8 +144,15 @@ describe.skipIf(!isRoot || !fx)('the generated installer ISO, written to a drive
       process.stderr.write(
         `generated ISO from ${dev} by UEFI USB: installer started after ${(hit.elapsedMs / 1000).toFixed(1)} s\n`,
       );
+      // no target disk is attached: the install fails, and the log goes to MAKEISO-LOG
+      await vm.waitFor('MAKE-ISO-INSTALLER: FAILED', INSTALLER_BUDGET_MS);
+      await vm.waitFor(/log copied to .* \(MAKEISO-LOG\)/, 60_000);
     } finally {
       await vm.stop();
     }
+    const table = JSON.parse(sh('sfdisk', ['-J', dev])) as { partitiontable: { partitions: { start: number }[] } };
+    const start = Math.max(...table.partitiontable.partitions.map((p) => p.start));
+    const listing = sh('mdir', ['-b', '-i', `${dev}@@${start * 512}`, '::/']);
+    expect(listing).toMatch(/make-iso-installer-\d{8}T\d{6}Z\.log/);
   });
 });

@@ -26,7 +26,11 @@ export interface TargetDisk {
 /** What the VM boots from; `none` boots from the target disks only (e.g. after an install). */
 export type BootMedia =
   | { kind: 'cdrom'; iso: string }
-  | { kind: 'usb'; iso: string }
+  | {
+      kind: 'usb';
+      iso: string;
+      /** attach read-write (a stick whose data partition the guest writes) */ writable?: boolean;
+    }
   | { kind: 'kernel'; kernel: string; initrd: string; append: string }
   | { kind: 'none' };
 
@@ -106,7 +110,7 @@ export function qemuArgs(opts: QemuOptions): string[] {
     case 'usb':
       args.push(
         '-drive',
-        `file=${qemuEscape(media.iso)},format=raw,readonly=on,if=none,id=usb0`,
+        `file=${qemuEscape(media.iso)},format=raw${media.writable ? '' : ',readonly=on'},if=none,id=usb0`,
         '-device',
         'qemu-xhci,id=xhci',
         '-device',
