@@ -79,11 +79,7 @@ async function installerFiles(): Promise<RootfsChange['files']> {
   );
 }
 
-export function rootfsChange(
-  config: InstallerConfig,
-  maskServices: readonly string[] | undefined,
-  scripts: RootfsChange['files'],
-): RootfsChange {
+export function rootfsChange(config: InstallerConfig, mask: string[], scripts: RootfsChange['files']): RootfsChange {
   const unit = renderTemplate('make-iso-installer.service.hbs', { version });
   const files: RootfsChange['files'] = [
     ...scripts,
@@ -98,7 +94,6 @@ export function rootfsChange(
   if (config.cloudInit) {
     files.push({ path: 'etc/make-iso/cloud-init.yaml', mode: 0o600, content: Buffer.from(config.cloudInit) });
   }
-  const mask = (maskServices ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
   return { files, mask };
 }
 
@@ -125,29 +120,35 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
   const work = await mkdtemp(join(tmpdir(), 'make-iso-'));
   const tmpIso = join(dirname(output), `.${basename(output)}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    progress({ step: 'read-bootkit', kind: 'start', message: 'reading the bootkit release' });
-    const bootkit = await inContext('reading the bootkit', () => readBootkit(req.bootkit, work, req.bootkitSha256));
+    // the bootkit and the OS image are read at the same time (two cores, two files)
+    progress({ step: 'read-inputs', kind: 'start', message: 'reading the bootkit release and checking the OS image' });
+    const [bootkit, { os, osStat }] = await Promise.all([
+      inContext('reading the bootkit', () => readBootkit(req.bootkit, work, req.bootkitSha256)),
+      (async () => {
+        const osStat = await stat(req.osImage).catch(() => undefined);
+        if (!osStat?.isFile()) throw new UserError(`the OS image ${req.osImage} does not exist or is not a file`);
+        if (!/\.raw\.gz$/.test(req.osImage)) throw new UserError(`the OS image ${req.osImage} must be a *.raw.gz file`);
+        return { os: await verifyFile(req.osImage, 'OS image', req.osImageSha256), osStat };
+      })(),
+    ]);
     progress({
-      step: 'read-bootkit',
+      step: 'read-inputs',
       kind: 'end',
-      message: `bootkit: kernel ${bootkit.kernelVersion}${bootkit.checkedAgainst ? `, checksum ok (${bootkit.checkedAgainst})` : ''}`,
+      message: `bootkit: kernel ${bootkit.kernelVersion}${bootkit.checkedAgainst ? `, checksum ok (${bootkit.checkedAgainst})` : ''}; OS image sha256 ${os.sha256}`,
     });
-    checkAbort();
-
-    progress({ step: 'check-os-image', kind: 'start', message: `checking the OS image ${req.osImage}` });
-    const osStat = await stat(req.osImage).catch(() => undefined);
-    if (!osStat?.isFile()) throw new UserError(`the OS image ${req.osImage} does not exist or is not a file`);
-    if (!/\.raw\.gz$/.test(req.osImage)) throw new UserError(`the OS image ${req.osImage} must be a *.raw.gz file`);
-    const os = await verifyFile(req.osImage, 'OS image', req.osImageSha256);
-    progress({ step: 'check-os-image', kind: 'end', message: `OS image: sha256 ${os.sha256}` });
     checkAbort();
 
     const epoch = req.sourceDateEpoch ?? Math.floor((await stat(bootkit.kernel)).mtimeMs / 1000);
     progress({ step: 'scan', kind: 'start', message: 'scanning the bootkit initramfs and its rootfs' });
-    const change0 = rootfsChange({ installEnv: '' }, req.maskServices, []);
+    const mask = (req.maskServices ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
     const scan = await inContext('scanning the initramfs', () =>
-      scanBootkitInitramfs(bootkit.initramfs, { units: change0.mask }),
+      scanBootkitInitramfs(bootkit.initramfs, { units: mask, signal }),
     );
+    progress({
+      step: 'scan',
+      kind: 'end',
+      message: `initramfs: ${scan.archives.length} archive(s), rootfs.tar.gz with ${scan.rootfs.entries} entries`,
+    });
     if (scan.missingTools.length > 0) {
       const pkg = (t: string) => REQUIRED_TOOLS.find((r) => r.name === t)?.package ?? t;
       throw new UserError(
@@ -164,7 +165,7 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
       size: osStat.size,
     };
     const config = typeof req.config === 'function' ? req.config(osInfo) : req.config;
-    const change = rootfsChange(config, req.maskServices, await installerFiles());
+    const change = rootfsChange(config, mask, await installerFiles());
     const found = scan.units.filter((u) => u.present).map((u) => u.name);
     progress({
       step: 'scan',
@@ -234,8 +235,15 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
       bootkit: {
         source: bootkit.sourceName,
         sha256: bootkit.sourceSha256,
-        kernel: { name: bootkit.kernelName, version: bootkit.kernelVersion, sha256: await sha256File(bootkit.kernel) },
-        initramfs: { name: bootkit.initramfsName, sha256: await sha256File(bootkit.initramfs) },
+        kernel: {
+          name: bootkit.kernelName,
+          version: bootkit.kernelVersion,
+          sha256: isoFiles.find((f) => f.path === ISO_PATHS.kernel)?.sha256 ?? (await sha256File(bootkit.kernel)),
+        },
+        initramfs: {
+          name: bootkit.initramfsName,
+          sha256: bootkit.initramfsSha256 ?? (await sha256File(bootkit.initramfs)),
+        },
       },
       osImage: osInfo,
       answers: { digest: req.answersDigest, redacted: req.redactedAnswers },
@@ -257,7 +265,7 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
     plan.files.push({ isoPath: MANIFEST_ISO_PATH, hostPath: manifestPath });
     checkAbort();
 
-    await inContext('writing the ISO', () => assembleIso(plan, progress, signal));
+    const sha256 = await inContext('writing the ISO', () => assembleIso(plan, progress, signal));
     const fh = await open(tmpIso, 'r+');
     await fh.sync();
     await fh.close();
@@ -272,7 +280,6 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
       });
       await rm(tmpIso);
     }
-    const sha256 = await sha256File(output);
     const size = (await stat(output)).size;
     const seconds = (Date.now() - started) / 1000;
     progress({

@@ -77,8 +77,9 @@ export async function prepareIsoPlan(input: AssembleInput): Promise<IsoPlan> {
   };
 }
 
-export async function assembleIso(plan: IsoPlan, progress: ProgressSink, signal?: AbortSignal): Promise<void> {
+/** Writes the ISO; returns its sha256 (hashed while written). */
+export async function assembleIso(plan: IsoPlan, progress: ProgressSink, signal?: AbortSignal): Promise<string> {
   let total = (await stat(plan.efiImage)).size;
   for (const f of plan.files) total += (await stat(f.hostPath)).size;
-  await writeIso(plan, total, progress, signal);
+  return writeIso(plan, total, progress, signal);
 }
