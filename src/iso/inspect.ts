@@ -1,6 +1,6 @@
 // Why: `make-iso inspect` and `make-iso write` read what an ISO holds (boot modes from
 // xorriso's own report, the make-iso manifest) without mounting it.
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -47,10 +47,25 @@ async function extract(iso: string, isoPath: string, dir: string): Promise<strin
   }
 }
 
+/** ISO 9660 puts its primary volume descriptor at 32 KiB: type byte 1, then "CD001". */
+async function hasIso9660Signature(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(6);
+    const { bytesRead } = await fh.read(buf, 0, 6, 32768);
+    return bytesRead === 6 && buf.subarray(1).toString('latin1') === 'CD001';
+  } finally {
+    await fh.close();
+  }
+}
+
 export async function inspectIso(iso: string): Promise<IsoInfo> {
   const s = await stat(iso).catch(() => undefined);
   if (!s) throw new UserError(`${iso} does not exist`);
   if (!s.isFile() && !s.isBlockDevice()) throw new UserError(`${iso} is not a file or block device`);
+  if (!(await hasIso9660Signature(iso))) {
+    throw new UserError(`${iso} is not an ISO 9660 image (no CD001 volume descriptor at 32 KiB)`);
+  }
   let report: string;
   try {
     report = await run('xorriso', ['-indev', iso, '-pvd_info', '-report_el_torito', 'plain', '-report_system_area', 'plain']);

@@ -131,6 +131,9 @@ describe.skipIf(!isRoot || !fx)('the generated installer ISO, written to a drive
     loops.push(dev);
     const lines = await writeWithCli(dev, built.output);
     expect(lines.join('\n')).toMatch(/written and verified/);
+    expect(lines.join('\n')).toMatch(
+      /the ISO is a make-iso \S+ installer \(MAKEISO_[0-9A-F]{8}\) for os-image\.raw\.gz/,
+    );
 
     const vm = await startVm({
       name: 'generated ISO written to a loop device, UEFI USB',

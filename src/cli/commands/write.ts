@@ -2,6 +2,7 @@
 // will be destroyed, asks for the device name, then writes and verifies with a live progress line.
 import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { inspectIso } from '../../iso/inspect.js';
 import { stat } from 'node:fs/promises';
 import { inContext, UserError } from '../../errors.js';
 import { run } from '../../exec.js';
@@ -130,6 +131,31 @@ export function register(program: Command, cli: Cli, deps: WriteDeps = defaultDe
 }
 
 /** The whole `write` flow, shared with the wizard's offer to write the ISO it built. */
+/** What the source holds, from its make-iso manifest and xorriso's boot report. */
+export async function describeIsoContent(iso: string): Promise<string[]> {
+  let info;
+  try {
+    info = await inspectIso(iso);
+  } catch {
+    return ['the source is not an ISO 9660 image; it is written as a raw disk image'];
+  }
+  const lines: string[] = [];
+  const m = info.manifest;
+  lines.push(
+    m
+      ? `the ISO is a make-iso ${m.makeIso.version} installer (${info.volid}) for ${m.osImage.name} (sha256 ${m.osImage.sha256.slice(0, 16)}...), kernel ${m.bootkit.kernel.version}`
+      : `the ISO (${info.volid || 'no volume id'}) was not made by make-iso (no manifest)`,
+  );
+  const usb = info.bootModes.filter((b) => b.endsWith('-usb'));
+  if (usb.length < 2) {
+    const missing = ['bios-usb', 'uefi-usb'].filter((b) => !usb.includes(b as never));
+    lines.push(
+      `warning: this ISO has no ${missing.join(' or ')} boot support; a USB stick written with it will not boot that way`,
+    );
+  }
+  return lines;
+}
+
 export async function runWrite(
   cli: Cli,
   iso: string,
@@ -152,6 +178,7 @@ export async function runWrite(
   }
 
   for (const line of describeTarget(target, iso, source.size)) cli.err(line);
+  for (const line of await describeIsoContent(iso)) cli.err(line);
   if (!opts.yes) {
     if (!deps.canPrompt()) {
       throw new UserError(

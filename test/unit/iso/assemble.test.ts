@@ -9,6 +9,7 @@ import { assembleIso, prepareIsoPlan } from '../../../src/iso/assemble.js';
 import { bootModesFromReport, inspectIso } from '../../../src/iso/inspect.js';
 import { sha256File } from '../../../src/io/hash.js';
 import { silent } from '../../../src/progress.js';
+import { describeIsoContent } from '../../../src/cli/commands/write.js';
 
 let dir: string;
 
@@ -72,5 +73,13 @@ describe('assembleIso', () => {
     await new Promise((r) => setTimeout(r, 1100));
     const two = await build('r2.iso', 'w4');
     expect(await sha256File(one)).toBe(await sha256File(two));
+  });
+
+  it('tells `write` what the source is: an ISO without a manifest, or a raw image', async () => {
+    const iso = await build('d.iso', 'w5');
+    expect(await describeIsoContent(iso)).toEqual(['the ISO (MAKEISO_TEST0001) was not made by make-iso (no manifest)']);
+    expect(await describeIsoContent(join(dir, 'os.raw.gz'))).toEqual([
+      'the source is not an ISO 9660 image; it is written as a raw disk image',
+    ]);
   });
 });
