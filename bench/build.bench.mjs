@@ -3,14 +3,20 @@
 // rewrite) against plain xorriso writing the same kernel, initramfs and OS image, alternating
 // in one run, with make-iso's peak memory from /usr/bin/time.
 // Needs `npm run build`, root (the fixture builder) on first use. Usage:
-//   node bench/build.bench.mjs [--rounds 3] [--dir /tmp]
+//   node bench/build.bench.mjs [--rounds 3] [--dir /tmp] [--os-image-mib N]
+// --os-image-mib N uses a synthetic N MiB OS image (random bytes named *.raw.gz: the generator
+// only hashes and copies it) instead of the tiny fixture image, for a release-sized build.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '3' }, dir: { type: 'string', default: '/tmp' } },
+  options: {
+    rounds: { type: 'string', default: '3' },
+    dir: { type: 'string', default: '/tmp' },
+    'os-image-mib': { type: 'string', default: '0' },
+  },
 });
 const root = resolve(import.meta.dirname, '..');
 const rounds = Number(values.rounds);
@@ -19,6 +25,14 @@ const fx = await ensureFixtures();
 const work = mkdtempSync(join(values.dir, 'make-iso-build-bench-'));
 const hash = execFileSync('openssl', ['passwd', '-6', '-salt', 'bench', 'bench'], { encoding: 'utf8' }).trim();
 const build = fx.builds['full-gzip'];
+const osMiB = Number(values['os-image-mib']);
+let osImage = fx.osImage;
+if (osMiB > 0) {
+  osImage = join(work, 'synthetic.raw.gz');
+  execFileSync('head', ['-c', String(osMiB * 1024 * 1024), '/dev/urandom'], {
+    stdio: ['ignore', openSync(osImage, 'w'), 'inherit'],
+  });
+}
 
 function answers(mode) {
   const file = join(work, `${mode}.yaml`);
@@ -26,7 +40,7 @@ function answers(mode) {
     file,
     JSON.stringify({
       bootkit: { archive: build.tarball },
-      osImage: { path: fx.osImage },
+      osImage: { path: osImage },
       output: { path: join(work, `${mode}.iso`), sourceDateEpoch: 1700000000 },
       user: { name: 'bench', passwordHash: hash },
       mode,
@@ -66,7 +80,7 @@ try {
       '-graft-points',
       `/boot/vmlinuz=${build.kernel}`,
       `/boot/initrd.img=${build.initramfs}`,
-      `/images/os-image.raw.gz=${fx.osImage}`,
+      `/images/os-image.raw.gz=${osImage}`,
     ]);
     results.xorriso.push(base.seconds);
     for (const mode of ['overlay', 'rewrite']) {
@@ -77,7 +91,7 @@ try {
   }
   const b = median(results.xorriso);
   console.log(
-    `build bench: Debian fixture bootkit (${(build.tarballBytes / 1e6).toFixed(1)} MB release), median of ${rounds}`,
+    `build bench: Debian fixture bootkit (${(build.tarballBytes / 1e6).toFixed(1)} MB release), OS image ${(statSync(osImage).size / 1e6).toFixed(1)} MB, median of ${rounds}`,
   );
   console.log(`  xorriso alone, same files             ${b.toFixed(2)} s   ratio 1.00`);
   for (const mode of ['overlay', 'rewrite']) {

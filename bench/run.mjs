@@ -6,6 +6,7 @@ import { join } from 'node:path';
 const here = import.meta.dirname;
 const benches = [
   ['build.bench.mjs', ['--rounds', '3']],
+  ['build.bench.mjs', ['--rounds', '3', '--os-image-mib', '1024']],
   ['initramfs.bench.mjs', ['--rounds', '2']],
 ];
 if (process.getuid?.() === 0) benches.push(['usb-write.bench.mjs', ['--size-mib', '512', '--rounds', '3']]);
