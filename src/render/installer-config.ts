@@ -116,8 +116,8 @@ function redactUrl(url: string | undefined): string | undefined {
 
 /**
  * A copy of the answers that is safe to embed and show: no password hash, no proxy credentials,
- * no file contents, and host paths reduced to file names (so the digest does not depend on
- * where the inputs sat on the build machine).
+ * no file contents, host paths reduced to file names and no output path (so the digest, and the
+ * ISO, do not depend on where the inputs sat on the build machine or where the ISO goes).
  */
 export function redactAnswers(a: Answers): Record<string, unknown> {
   const name = (p: string | undefined): string | undefined => (p === undefined ? undefined : basename(p));
@@ -130,7 +130,8 @@ export function redactAnswers(a: Answers): Record<string, unknown> {
       initramfs: name(a.bootkit.initramfs),
     },
     osImage: { ...a.osImage, path: name(a.osImage.path) },
-    output: { ...a.output, path: name(a.output.path) },
+    // where the ISO is written does not change what is in it
+    output: { ...a.output, path: undefined },
     user: { ...a.user, passwordHash: a.user.passwordHash === undefined ? undefined : REDACTED },
     proxy: { ...a.proxy, http: redactUrl(a.proxy.http), https: redactUrl(a.proxy.https) },
     cloudInit: {

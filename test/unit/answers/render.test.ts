@@ -234,6 +234,8 @@ describe('redaction and digest', () => {
     expect(answersDigest(a)).toMatch(/^[0-9a-f]{64}$/);
     expect(answersDigest(a)).toBe(answersDigest(answers()));
     expect(answersDigest({ ...a, bootkit: { archive: '/elsewhere/boot.tar.gz' } })).toBe(answersDigest(a));
+    // where the ISO goes is not part of what it is (same inputs, same ISO bytes)
+    expect(answersDigest({ ...a, output: { ...a.output, path: '/other/name.iso' } })).toBe(answersDigest(a));
     expect(answersDigest({ ...a, hugepages: 2 })).not.toBe(answersDigest(a));
   });
 });
