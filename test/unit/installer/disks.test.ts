@@ -265,7 +265,7 @@ describe('partitions', () => {
     expect(r.stdout).toBe(`${expected}\n`);
   });
 
-  const records = (lines: string[]): string => tempDir().file('parts.txt', lines.join('\n') + '\n');
+  const records = (lines: string[]): string => tmp.file('parts.txt', lines.join('\n') + '\n');
   const byLabel = (file: string, label: string) =>
     bash('set -euo pipefail; source lib/disks.sh; disks_part_by_label "$1" "$2"', [file, label]);
 
