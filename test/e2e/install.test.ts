@@ -9,6 +9,7 @@ import { silent } from '../../src/progress.js';
 import { shellAssignments, type ShellValue } from '../../src/render/shell.js';
 import { createDisk, createOvmfVars, qemuEscape, startVm, stopAllVms, type TargetDisk } from '../helpers/qemu.js';
 import { HASH, KEY, validEnv } from '../unit/installer/install-env.js';
+import { buildFixtureIso } from '../helpers/iso.js';
 
 const fx = inject('fixtures');
 // Field notes: ~60 s from power-on to multi-user.target under TCG; x3 for a busy machine.
@@ -32,13 +33,6 @@ const sh = (cmd: string, ...args: string[]): string =>
 
 /** An installer ISO of the full-gzip fixture bootkit and OS image, with these install.env values. */
 async function makeIso(name: string, over: Record<string, ShellValue> = {}): Promise<string> {
-  return (await makeIsoWithArgs(name, over)).iso;
-}
-
-async function makeIsoWithArgs(
-  name: string,
-  over: Record<string, ShellValue> = {},
-): Promise<{ iso: string; kernelArgs: string[] }> {
   const r = await buildIso(
     {
       bootkit: { archive: fx.builds['full-gzip'].tarball },
@@ -55,7 +49,7 @@ async function makeIsoWithArgs(
     },
     silent,
   );
-  return { iso: r.output, kernelArgs: r.manifest.kernelArgs };
+  return r.output;
 }
 
 /** Partition lines of `sfdisk -d` without device names: start, size, type, uuid, name. */
@@ -125,7 +119,21 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'make-iso-install-'));
   osRaw = join(dir, 'os-image.raw');
   sh('gzip -dc <"$1" >"$2"', fx.osImage, osRaw);
-  ({ iso, kernelArgs: isoKernelArgs } = await makeIsoWithArgs('installer'));
+  // The main ISO comes from an answers file, through the CLI's own path, so these tests also
+  // prove that the answers reach the installed system (user, hash, key, proxy).
+  const built = await buildFixtureIso(fx, {
+    dir,
+    name: 'installer.iso',
+    answers: {
+      user: { name: 'edge', passwordHash: HASH, sshKeys: [KEY] },
+      hostname: 'node-1',
+      proxy: { http: 'http://proxy.example:3128', https: 'http://proxy.example:3128', noProxy: 'localhost,127.0.0.1' },
+      ntp: { servers: ['pool.ntp.org'] },
+      afterInstall: 'reboot',
+    },
+  });
+  iso = built.output;
+  isoKernelArgs = built.manifest.kernelArgs;
 });
 afterEach(async () => {
   await stopAllVms();
