@@ -165,7 +165,12 @@ async function* through(
   });
   let ok = false;
   try {
-    for await (const out of stdout) yield out as Buffer;
+    try {
+      for await (const out of stdout) yield out as Buffer;
+    } catch (err) {
+      // kill() above destroys the tool's pipes ("Premature close"): the feeder's error is the cause.
+      throw feederError ?? err;
+    }
     await feeder.catch(() => {});
     if (feederError) throw feederError;
     if (tool) await tool.done;
@@ -313,5 +318,13 @@ export async function encoder(c: Compression, opts: EncoderOptions = {}): Promis
 
 function duplexOf(t: ToolFilter): Duplex {
   // One pipeline stage: bytes in go to the tool's stdin, bytes out come from its stdout.
-  return Duplex.from({ writable: t.stdin, readable: t.stdout });
+  const d = Duplex.from({ writable: t.stdin, readable: t.stdout });
+  // Duplex.from stops passing destroy() on once one side is done: a pipeline aborted after the
+  // tool's stdin ended would leave its stdout paused with unread output, and the tool's
+  // `done` (execa waits for stdout to end) would never settle. A stage closed before its
+  // output ended was destroyed: stop the tool and drop its pipes.
+  d.once('close', () => {
+    if (!d.readableEnded) t.kill();
+  });
+  return d;
 }

@@ -5,7 +5,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { appendFile, copyFile, rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { inContext, UserError } from '../errors.js';
+import { inContext, InterruptedError, UserError } from '../errors.js';
 import { ByteReader } from '../io/byte-reader.js';
 import { settleWithTools } from '../io/tool-stream.js';
 import type { ProgressSink } from '../progress.js';
@@ -92,7 +92,22 @@ export async function writeCustomInitramfs(
   change: RootfsChange,
   opts: WriteInitramfsOptions,
 ): Promise<WriteInitramfsResult> {
-  opts.signal?.throwIfAborted();
+  try {
+    opts.signal?.throwIfAborted();
+    return await write(input, output, change, opts);
+  } catch (err) {
+    // After an abort, whatever broke (a killed tool, a destroyed stream) is its consequence.
+    if (opts.signal?.aborted) throw new InterruptedError('interrupted while writing the initramfs', { cause: err });
+    throw err;
+  }
+}
+
+async function write(
+  input: string,
+  output: string,
+  change: RootfsChange,
+  opts: WriteInitramfsOptions,
+): Promise<WriteInitramfsResult> {
   const norm = normalizeChange(change);
   if (input === output) throw new UserError(`the output initramfs must differ from the input (${input}).`);
   if (opts.mode === 'overlay') {

@@ -8,7 +8,10 @@ export interface ToolFilter {
   stdout: Readable;
   /** Resolves when the tool exits with 0; rejects with ToolError/MissingToolError otherwise. */
   done: Promise<void>;
-  /** Stops the tool (when it is still running); its failure then no longer counts. */
+  /**
+   * Stops the tool (when it is still running) and destroys its stdin and stdout, so `done`
+   * settles even when nobody reads the rest of the output; its failure then no longer counts.
+   */
   kill(): void;
   /** True when kill() stopped a running tool. */
   readonly killed: boolean;
@@ -39,6 +42,9 @@ export function toolFilter(file: string, args: readonly string[], signal?: Abort
         killed = true;
         proc.kill();
       }
+      // execa settles only once stdout has ended: unread output (a paused pipe) would hold it.
+      proc.stdin?.destroy();
+      proc.stdout?.destroy();
     },
     get killed() {
       return killed;
@@ -48,7 +54,8 @@ export function toolFilter(file: string, args: readonly string[], signal?: Abort
 
 /**
  * Awaits a stream pipeline together with the tools it runs through. When both fail, the
- * tool's error wins: it carries the command and stderr, the pipeline only has EPIPE.
+ * tool's error wins: it carries the command and stderr, the pipeline only has EPIPE; except
+ * after an abort, where the tools' failures (killed by the cancel signal) are its consequence.
  */
 export async function settleWithTools<T>(work: Promise<T>, tools: readonly ToolFilter[]): Promise<T> {
   // A failed pipeline may leave a tool waiting for input forever: stop it.
@@ -57,6 +64,7 @@ export async function settleWithTools<T>(work: Promise<T>, tools: readonly ToolF
     throw err;
   });
   const [w, ...t] = await Promise.allSettled([guarded, ...tools.map((x) => x.done)]);
+  if (w!.status === 'rejected' && (w.reason as { name?: string } | null)?.name === 'AbortError') throw w.reason;
   t.forEach((r, i) => {
     if (r.status === 'rejected' && !tools[i]!.killed) throw r.reason;
   });

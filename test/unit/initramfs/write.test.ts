@@ -1,12 +1,15 @@
 // Why: both modes must produce an initramfs the kernel can unpack, with the changes applied
 // (overlay: by the dracut hook, run here against a real extracted root), deterministically.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
 import { join } from 'node:path';
-import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { writeCustomInitramfs, type RootfsChange } from '../../../src/initramfs/write.js';
 import { walkInitramfs, type InitramfsLayout } from '../../../src/initramfs/container.js';
 import { OVERLAY_HOOK_SOURCE } from '../../../src/initramfs/overlay.js';
 import { hasTool } from '../../../src/exec.js';
+import { encoder } from '../../../src/initramfs/compression.js';
+import { InterruptedError } from '../../../src/errors.js';
 import { cpioList, makeInitramfs, sh, sha256, tempDir, type Comp } from '../../helpers/initramfs-fixtures.js';
 import { scanBootkitInitramfs } from '../../../src/initramfs/scan.js';
 
@@ -181,14 +184,80 @@ describe('writeCustomInitramfs rewrite', () => {
     },
   );
 
-  it('stops on abort and leaves no temp files behind', async () => {
-    const img = await build('rw-abort', { compression: 'xz' });
-    const out = join(dir, 'rw-abort', 'out.img');
+  // An abort must settle the write wherever it lands. It used to hang when it came after a
+  // compressor's input had ended but before its output was read: the aborted pipeline left
+  // the tool's stdout paused and execa waited for it forever. Each case has its own bound.
+  const settles = <T>(p: Promise<T>, ms = 20_000): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`did not settle within ${ms} ms`)), ms);
+    });
+    return Promise.race([p, bound]).finally(() => clearTimeout(timer));
+  };
+  type AbortAt = 'before start' | 'rootfs start' | 'rootfs end' | `${number} ms`;
+  const abortPoints: AbortAt[] = ['before start', 'rootfs start', 'rootfs end', '0 ms', '5 ms', '20 ms', '40 ms'];
+
+  it.each(['xz', 'zstd', 'gzip'] as Comp[])(
+    'stops on abort wherever it lands and leaves no temp files behind (%s)',
+    async (c) => {
+      const work = join(dir, `rw-abort-${c}`);
+      const img = await build(`rw-abort-${c}`, { compression: c });
+      for (const at of abortPoints) {
+        const out = join(work, 'out.img');
+        const ac = new AbortController();
+        if (at === 'before start') ac.abort();
+        const timer = at.endsWith(' ms') ? setTimeout(() => ac.abort(), parseInt(at, 10)) : undefined;
+        const progress = (e: { step: string; kind: string }): void => {
+          if (e.step === 'rewrite-rootfs' && `rootfs ${e.kind}` === at) ac.abort();
+        };
+        const run = writeCustomInitramfs(img, out, change, {
+          mode: 'rewrite',
+          mtime: MTIME,
+          signal: ac.signal,
+          progress,
+        });
+        const r = await settles(
+          run.then(
+            () => 'done',
+            (err: unknown) => err,
+          ),
+        ).catch((err: Error) => {
+          throw new Error(`${c}, abort at ${at}: ${err.message}`);
+        });
+        clearTimeout(timer);
+        // only a timed abort may come too late, after the write has finished
+        if (r !== 'done' || !timer) expect(r, `${c}, abort at ${at}`).toBeInstanceOf(InterruptedError);
+        const left = (await readdir(work)).filter((f) => f.startsWith('out.img.'));
+        expect(left, `${c}, abort at ${at}`).toEqual([]);
+        await rm(out, { force: true });
+      }
+    },
+  );
+
+  it.each([
+    ['gzip', 'pigz'],
+    ['xz', 'xz'],
+    ['zstd', 'zstd'],
+  ] as const)('a %s stage destroyed after its input ended lets its tool go', async (c, tool) => {
+    if (!(await hasTool(tool))) return;
     const ac = new AbortController();
-    const run = writeCustomInitramfs(img, out, change, { mode: 'rewrite', mtime: MTIME, signal: ac.signal });
-    setTimeout(() => ac.abort(), 30);
-    await expect(run).rejects.toThrow();
-    expect((await readdir(join(dir, 'rw-abort'))).filter((f) => f.startsWith('out.img'))).toEqual([]);
+    const enc = await encoder(c, { gzip: 'pigz', signal: ac.signal });
+    // all input written and stdin ended, output waiting unread: where an abort used to hang
+    const pending = once(enc.stream, 'readable');
+    await new Promise<void>((resolve, reject) =>
+      enc.stream.end(Buffer.alloc(1 << 20, 1), (err?: Error | null) => (err ? reject(err) : resolve())),
+    );
+    await pending;
+    enc.stream.on('error', () => {});
+    const closed = new Promise((resolve) => enc.stream.once('close', resolve));
+    ac.abort(); // what an aborted pipeline does: the cancel signal, then destroy() on each stage
+    enc.stream.destroy(new Error('aborted'));
+    await closed;
+    expect(enc.tool!.stdout.destroyed).toBe(true);
+    await settles(
+      enc.tool!.done.catch(() => {}),
+      10_000,
+    );
   });
 
   it('with an empty change, leaves the rootfs tar byte-identical; two runs give the same bytes', async () => {
