@@ -63,25 +63,27 @@ export interface DrivePart {
   mountpoints: string[];
 }
 
-/** A whole drive as `drives` and `write` see it. */
-export interface Drive {
-  path: string;
-  name: string;
-  majMin: string;
-  type: string;
-  size: number;
-  model: string | null;
-  vendor: string | null;
-  serial: string | null;
-  wwn: string | null;
-  transport: string | null;
-  removable: boolean;
-  hotplug: boolean;
-  readOnly: boolean;
-  logicalSectorSize: number;
-  fstype: string | null;
-  label: string | null;
-  pttype: string | null;
+/** A whole drive as `drives` and `write` see it: the disk's own lsblk facts, plus what is below it. */
+export interface Drive extends Pick<
+  BlockNode,
+  | 'path'
+  | 'name'
+  | 'majMin'
+  | 'type'
+  | 'size'
+  | 'model'
+  | 'vendor'
+  | 'serial'
+  | 'wwn'
+  | 'transport'
+  | 'removable'
+  | 'hotplug'
+  | 'readOnly'
+  | 'logicalSectorSize'
+  | 'fstype'
+  | 'label'
+  | 'pttype'
+> {
   /** Partitions and holders (LVM, dm-crypt, RAID) below the drive, depth first. */
   parts: DrivePart[];
   /** Every mountpoint on the drive or anything below it (swap shows as "[SWAP]"). */

@@ -100,18 +100,9 @@ export async function fixtureKey(dir = FIXTURE_SOURCE_DIR): Promise<string> {
   return hash.digest('hex').slice(0, 16);
 }
 
-interface InfoJson {
-  kernelVersion: string;
-  kernelArgs: string;
+/** info.json as the builder writes it: Fixtures without the paths this module adds. */
+interface InfoJson extends Omit<Fixtures, 'dir' | 'builds'> {
   builds: Record<string, Omit<BootkitBuild, 'name'> & { variant: string; compression: string }>;
-  osImage: string;
-  osImageSha256sum: string;
-  osImageBytes: number;
-  osImageRawBytes: number;
-  provisioningUnits: string[];
-  disabledUnits: string[];
-  markers: { provisioning: string; ready: string; osImage: string };
-  buildSeconds: number;
 }
 
 /** Reads `info.json` of a built fixture dir and turns its relative names into absolute paths. */
