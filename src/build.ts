@@ -122,40 +122,49 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
   try {
     // the bootkit and the OS image are read at the same time (two cores, two files)
     progress({ step: 'read-inputs', kind: 'start', message: 'reading the bootkit release and checking the OS image' });
-    const [bootkit, { os, osStat }] = await Promise.all([
-      inContext('reading the bootkit', () => readBootkit(req.bootkit, work, req.bootkitSha256)),
+    // The bootkit (read, then scanned) and the OS image (hashed) are independent: on two cores
+    // the scan of a release runs while a multi-GB OS image is still being hashed.
+    const mask = (req.maskServices ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
+    const inputs = new AbortController();
+    signal?.addEventListener('abort', () => inputs.abort(), { once: true });
+    const [{ bootkit, scan }, { os, osStat }] = await Promise.all([
+      (async () => {
+        const bootkit = await inContext('reading the bootkit', () => readBootkit(req.bootkit, work, req.bootkitSha256));
+        progress({
+          step: 'read-bootkit',
+          kind: 'info',
+          message: `bootkit: kernel ${bootkit.kernelVersion}${bootkit.checkedAgainst ? `, checksum ok (${bootkit.checkedAgainst})` : ''}`,
+        });
+        progress({ step: 'scan', kind: 'start', message: 'scanning the bootkit initramfs and its rootfs' });
+        const scan = await inContext('scanning the initramfs', () =>
+          scanBootkitInitramfs(bootkit.initramfs, { units: mask, signal: inputs.signal }),
+        );
+        progress({
+          step: 'scan',
+          kind: 'end',
+          message: `initramfs: ${scan.archives.length} archive(s), rootfs.tar.gz with ${scan.rootfs.entries} entries`,
+        });
+        if (scan.missingTools.length > 0) {
+          const pkg = (t: string) => REQUIRED_TOOLS.find((r) => r.name === t)?.package ?? t;
+          throw new UserError(
+            `the bootkit rootfs lacks tools the installer needs: ${scan.missingTools.map((t) => `${t} (${pkg(t)})`).join(', ')}; use a bootkit release that includes them`,
+          );
+        }
+        return { bootkit, scan };
+      })(),
       (async () => {
         const osStat = await stat(req.osImage).catch(() => undefined);
         if (!osStat?.isFile()) throw new UserError(`the OS image ${req.osImage} does not exist or is not a file`);
         if (!/\.raw\.gz$/.test(req.osImage)) throw new UserError(`the OS image ${req.osImage} must be a *.raw.gz file`);
-        return { os: await verifyFile(req.osImage, 'OS image', req.osImageSha256), osStat };
+        return { os: await verifyFile(req.osImage, 'OS image', req.osImageSha256, undefined, inputs.signal), osStat };
       })(),
-    ]);
-    progress({
-      step: 'read-inputs',
-      kind: 'end',
-      message: `bootkit: kernel ${bootkit.kernelVersion}${bootkit.checkedAgainst ? `, checksum ok (${bootkit.checkedAgainst})` : ''}; OS image sha256 ${os.sha256}`,
+    ]).catch((err: unknown) => {
+      inputs.abort(); // the first failure stops the other reader: the user hears about it now
+      throw err;
     });
+    progress({ step: 'read-inputs', kind: 'end', message: `OS image: sha256 ${os.sha256}` });
     checkAbort();
-
     const epoch = req.sourceDateEpoch ?? Math.floor((await stat(bootkit.kernel)).mtimeMs / 1000);
-    progress({ step: 'scan', kind: 'start', message: 'scanning the bootkit initramfs and its rootfs' });
-    const mask = (req.maskServices ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
-    const scan = await inContext('scanning the initramfs', () =>
-      scanBootkitInitramfs(bootkit.initramfs, { units: mask, signal }),
-    );
-    progress({
-      step: 'scan',
-      kind: 'end',
-      message: `initramfs: ${scan.archives.length} archive(s), rootfs.tar.gz with ${scan.rootfs.entries} entries`,
-    });
-    if (scan.missingTools.length > 0) {
-      const pkg = (t: string) => REQUIRED_TOOLS.find((r) => r.name === t)?.package ?? t;
-      throw new UserError(
-        `the bootkit rootfs lacks tools the installer needs: ${scan.missingTools.map((t) => `${t} (${pkg(t)})`).join(', ')}; use a bootkit release that includes them`,
-      );
-    }
-    checkAbort();
 
     const osName = basename(req.osImage);
     const osInfo: OsImageInfo = {

@@ -62,6 +62,7 @@ export async function verifyFile(
   what: string,
   expected?: string,
   onBytes?: (n: number) => void,
+  signal?: AbortSignal,
 ): Promise<{ sha256: string; checkedAgainst?: string }> {
   let want = expected?.toLowerCase();
   let source: string | undefined = want ? 'the given sha256' : undefined;
@@ -73,7 +74,7 @@ export async function verifyFile(
       source = sib;
     }
   }
-  const sha256 = await sha256File(path, onBytes);
+  const sha256 = await sha256File(path, onBytes, signal);
   if (want && want !== sha256) {
     throw new VerificationError(
       `the ${what} ${path} does not match its checksum (${source}): expected ${want}, got ${sha256}; download it again or fix the checksum`,
