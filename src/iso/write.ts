@@ -1,13 +1,10 @@
-// Why: runs xorriso for a plan with the image on its stdout, so the ISO is hashed while it is
-// written (no second read of a multi-GB file) and xorriso's progress lines on stderr become
-// ProgressEvents.
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+// Why: runs xorriso for a plan, turning its progress lines on stderr into ProgressEvents, and
+// hashes the written image. (Piping the image through Node to hash it on the way was measured
+// slower: 3.8 s against 1.6 s + 0.7 s for a 1 GiB image, which is read back from page cache.)
 import { MissingToolError, ToolError } from '../errors.js';
 import { spawnTool } from '../exec.js';
 import { packageForTool } from '../host/tools.js';
+import { sha256File } from '../io/hash.js';
 import type { ProgressSink } from '../progress.js';
 import { xorrisoArgs, type IsoPlan } from './plan.js';
 
@@ -21,14 +18,13 @@ export async function writeIso(
   signal?: AbortSignal,
 ): Promise<string> {
   progress({ step: 'write-iso', kind: 'start', message: `writing ISO with xorriso (${plan.volid})`, total: totalBytes });
-  const args = xorrisoArgs({ ...plan, output: '-' });
+  const args = xorrisoArgs(plan);
   const proc = spawnTool('xorriso', args, {
     env: { SOURCE_DATE_EPOCH: String(plan.epoch) },
     stdin: 'ignore',
-    stdout: 'pipe',
+    stdout: 'ignore',
     stderr: 'pipe',
     buffer: false,
-    encoding: 'buffer',
     ...(signal ? { cancelSignal: signal } : {}),
   });
   const last: string[] = [];
@@ -45,20 +41,13 @@ export async function writeIso(
       }
     }
   });
-  const hash = createHash('sha256');
-  const hashing = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      cb(null, chunk);
-    },
-  });
   try {
-    await Promise.all([pipeline(proc.stdout!, hashing, createWriteStream(plan.output)), proc]);
+    await proc;
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };
     if (e.code === 'ENOENT') throw new MissingToolError('xorriso', packageForTool('xorriso'));
     throw new ToolError(['xorriso', ...args].join(' '), e.exitCode, last.slice(-5).join(' | '), { cause: err });
   }
   progress({ step: 'write-iso', kind: 'end', done: totalBytes, total: totalBytes });
-  return hash.digest('hex');
+  return sha256File(plan.output, undefined, signal);
 }
