@@ -1,9 +1,9 @@
 // Why: checks that one field alone cannot express (static network needs its parts, LVM fits the
 // disk, input files exist, checksums match), kept apart from the schema so each stays simple.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { basename, dirname } from 'node:path';
-import { sha256File } from '../io/hash.js';
+import { sha256File, siblingSha256 } from '../io/hash.js';
 import type { Answers } from './schema.js';
 
 export interface RuleResult {
@@ -153,16 +153,9 @@ async function expectKind(path: string, kind: Kind, key: string, errors: string[
   }
 }
 
-/** The checksum from a `<image>.sha256sum` file beside the image, when there is one. */
+/** The checksum from a `.sha256sum` (or `.sha256`) file beside the image; unreadable or malformed: none. */
 export async function readSidecarSha256(imagePath: string): Promise<string | undefined> {
-  let text: string;
-  try {
-    text = await readFile(`${imagePath}.sha256sum`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const m = /^([0-9a-fA-F]{64})\b/.exec(text.trim());
-  return m?.[1]?.toLowerCase();
+  return (await siblingSha256(imagePath).catch(() => undefined))?.sha256;
 }
 
 /** The paths answers name, absolute (see load.ts `pathsOf`). */

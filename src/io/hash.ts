@@ -53,6 +53,13 @@ export async function siblingChecksumFile(path: string): Promise<string | undefi
   return undefined;
 }
 
+/** The digest for `path` from a checksum file beside it (and that file), or undefined when none. */
+export async function siblingSha256(path: string): Promise<{ sha256: string; source: string } | undefined> {
+  const source = await siblingChecksumFile(path);
+  if (!source) return undefined;
+  return { sha256: parseSha256Sums(await readFile(source, 'utf8'), basename(path), source), source };
+}
+
 /**
  * Hashes `path` and checks it against `expected` (hex) or, when not given, a checksum file
  * beside it. Returns the digest and where the expectation came from.
@@ -68,11 +75,9 @@ export async function verifyFile(
   let source: string | undefined = want ? 'the given sha256' : undefined;
   if (want && !SHA256_RE.test(want)) throw new UserError(`the sha256 given for the ${what} is not 64 hex digits`);
   if (!want) {
-    const sib = await siblingChecksumFile(path);
-    if (sib) {
-      want = parseSha256Sums(await readFile(sib, 'utf8'), basename(path), sib);
-      source = sib;
-    }
+    const sib = await siblingSha256(path);
+    want = sib?.sha256;
+    source = sib?.source;
   }
   const sha256 = await sha256File(path, onBytes, signal);
   if (want && want !== sha256) {
