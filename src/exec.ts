@@ -42,23 +42,6 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   }
 }
 
-/** Runs a tool and returns stdout as bytes. */
-export async function runBuffer(file: string, args: readonly string[], opts: RunOptions = {}): Promise<Buffer> {
-  try {
-    const r = await execa(file, args, {
-      cwd: opts.cwd,
-      env: opts.env,
-      input: opts.input,
-      timeout: opts.timeoutMs,
-      cancelSignal: opts.cancelSignal,
-      encoding: 'buffer',
-    });
-    return Buffer.from(r.stdout);
-  } catch (err) {
-    throw toError(file, args, err);
-  }
-}
-
 /**
  * Starts a tool for streaming (stdin/stdout pipes). The caller must await the returned
  * promise (wrapped by `finished`) to see failures.
