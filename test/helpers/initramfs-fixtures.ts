@@ -131,3 +131,16 @@ export async function cpioList(file: string, c: Comp = 'gzip'): Promise<string[]
   const dec = { gzip: 'gzip -dc', zstd: 'zstd -dc', xz: 'xz -dc', none: 'cat', lz4: 'lz4 -dc' }[c];
   return (await sh(`${dec} < ${JSON.stringify(file)} | cpio -t --quiet`)).split('\n').filter(Boolean);
 }
+
+/** Builds a test initramfs in `<dir>/<name>/initramfs.img` (see makeInitramfs for opts). */
+export async function buildInitramfsIn(
+  dir: string,
+  name: string,
+  opts: Parameters<typeof makeInitramfs>[2],
+): Promise<string> {
+  const work = join(dir, name);
+  await mkdir(work, { recursive: true });
+  const out = join(work, 'initramfs.img');
+  await makeInitramfs(work, out, opts);
+  return out;
+}

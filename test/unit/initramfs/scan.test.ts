@@ -1,23 +1,17 @@
 // Why: the scan must report layout, units, tools and kernel version without writing to disk.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { scanBootkitInitramfs } from '../../../src/initramfs/scan.js';
 import { UserError } from '../../../src/errors.js';
 import type { ProgressEvent } from '../../../src/progress.js';
-import { KVER, makeInitramfs, sh, tempDir } from '../../helpers/initramfs-fixtures.js';
+import { buildInitramfsIn, KVER, makeInitramfs, tempDir } from '../../helpers/initramfs-fixtures.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeAll(async () => ({ dir, cleanup } = await tempDir()));
 afterAll(() => cleanup());
 
-async function build(name: string, opts: Parameters<typeof makeInitramfs>[2]): Promise<string> {
-  const work = join(dir, name);
-  await sh(`mkdir -p ${work}`);
-  const out = join(work, 'initramfs.img');
-  await makeInitramfs(work, out, opts);
-  return out;
-}
+const build = (name: string, opts: Parameters<typeof makeInitramfs>[2]): Promise<string> =>
+  buildInitramfsIn(dir, name, opts);
 
 describe('scanBootkitInitramfs', () => {
   it('reports layout, cmdline, kernel, units and tools of a microcode-prefixed gzip initramfs', async () => {

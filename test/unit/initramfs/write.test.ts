@@ -10,7 +10,15 @@ import { OVERLAY_HOOK_SOURCE } from '../../../src/initramfs/overlay.js';
 import { hasTool } from '../../../src/exec.js';
 import { encoder } from '../../../src/initramfs/compression.js';
 import { InterruptedError } from '../../../src/errors.js';
-import { cpioList, makeInitramfs, sh, sha256, tempDir, type Comp } from '../../helpers/initramfs-fixtures.js';
+import {
+  buildInitramfsIn,
+  cpioList,
+  makeInitramfs,
+  sh,
+  sha256,
+  tempDir,
+  type Comp,
+} from '../../helpers/initramfs-fixtures.js';
 import { scanBootkitInitramfs } from '../../../src/initramfs/scan.js';
 
 let dir: string;
@@ -33,13 +41,8 @@ const change: RootfsChange = {
   mask: ['tink-worker', 'caddy', 'device-discovery'],
 };
 
-async function build(name: string, opts: Parameters<typeof makeInitramfs>[2]): Promise<string> {
-  const work = join(dir, name);
-  await sh(`mkdir -p ${work}`);
-  const out = join(work, 'initramfs.img');
-  await makeInitramfs(work, out, opts);
-  return out;
-}
+const build = (name: string, opts: Parameters<typeof makeInitramfs>[2]): Promise<string> =>
+  buildInitramfsIn(dir, name, opts);
 
 const dec = (c: Comp): string => ({ gzip: 'gzip -dc', zstd: 'zstd -dc', xz: 'xz -dc', none: 'cat', lz4: 'lz4 -dc' })[c];
 
