@@ -150,7 +150,7 @@ const output = z
       .nonnegative()
       .optional()
       .describe(
-        'timestamp (seconds since 1970) stamped into the ISO for reproducible output; default: $SOURCE_DATE_EPOCH, else now',
+        "timestamp (seconds since 1970) stamped into the ISO for reproducible output; default: $SOURCE_DATE_EPOCH, else the kernel's modification time",
       ),
   })
   .prefault({})

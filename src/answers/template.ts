@@ -26,7 +26,7 @@ osImage:
 
 output:
   path: ./make-iso.iso                   # the ISO to build
-  # sourceDateEpoch: 1767225600          # for reproducible output; default $SOURCE_DATE_EPOCH, else now
+  # sourceDateEpoch: 1767225600          # for reproducible output; default $SOURCE_DATE_EPOCH, else the kernel's mtime
 
 # The user created on the node. Give a password hash, ssh keys, or both.
 user:
