@@ -8,8 +8,7 @@ import type { Answers } from '../answers/schema.js';
 import { InterruptedError, MissingToolError, UserError, ValidationError } from '../errors.js';
 import { checkHostTools } from '../host/tools.js';
 import type { ProgressSink } from '../progress.js';
-import { answersDigest, redactAnswers, renderInstallerConfig } from '../render/installer-config.js';
-import { version } from '../version.js';
+import { answersDigest, redactAnswers } from '../render/installer-config.js';
 import { formatSize, type Output } from './output.js';
 
 export interface BuildFlags {
@@ -53,16 +52,14 @@ function epochFromEnv(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 /**
- * Everything the generator needs, from validated answers. The installer config is rendered by
- * the generator's callback once it has hashed the OS image (checked against osImage.sha256 or the
- * image's .sha256sum), so the image is read only once.
+ * Everything the generator needs, from validated answers (values only). The generator renders
+ * the installer config from the answers once it has hashed the OS image (checked against
+ * osImage.sha256 or the image's .sha256sum), so the image is read only once.
  */
 export async function buildRequestFor(
   a: Answers,
   opts: { force?: boolean; progress?: ProgressSink; signal?: AbortSignal; env?: NodeJS.ProcessEnv },
 ): Promise<BuildRequest> {
-  const config = (os: { isoPath: string; sha256: string }): ReturnType<typeof renderInstallerConfig> =>
-    renderInstallerConfig(a, { osImageName: os.isoPath, osImageSha256: os.sha256, version });
   const bootkit: BuildRequest['bootkit'] = a.bootkit.archive
     ? { archive: a.bootkit.archive }
     : { kernel: a.bootkit.kernel ?? '', initramfs: a.bootkit.initramfs ?? '' };
@@ -74,11 +71,11 @@ export async function buildRequestFor(
     ...(a.osImage.sha256 ? { osImageSha256: a.osImage.sha256.toLowerCase() } : {}),
     output: a.output.path,
     force: opts.force ?? false,
-    config,
+    installer: { answers: a },
     answersDigest: answersDigest(a),
     redactedAnswers: redactAnswers(a),
     kernelArgs: a.kernelArgs,
-    ...(a.console ? { console: { port: a.console.port, speed: a.console.speed } } : {}),
+    console: a.console ? { port: a.console.port, speed: a.console.speed } : null,
     tmpfsSize: a.tmpfsSize,
     maskServices: a.provisioningServices.map(normalizeUnitName),
     ...(a.userAppsDir ? { userAppsDir: a.userAppsDir } : {}),

@@ -38,43 +38,61 @@ export async function treeFiles(dir: string, prefix: string): Promise<IsoFile[]>
   return out;
 }
 
-export interface AssembleInput {
+/** Where the generated boot files sit in the build's work directory (pure). */
+export interface BootFiles {
+  grubCfg: string;
+  grubEarly: string;
+  biosEltorito: string;
+  efiLoader: string;
+  efiImage: string;
+}
+
+export function bootFiles(workDir: string): BootFiles {
+  return {
+    grubCfg: join(workDir, 'grub.cfg'),
+    grubEarly: join(workDir, 'grub-early.cfg'),
+    biosEltorito: join(workDir, 'eltorito.img'),
+    efiLoader: join(workDir, 'BOOTX64.EFI'),
+    efiImage: join(workDir, 'efiboot.img'),
+  };
+}
+
+export interface IsoLayoutInput {
   output: string;
   volid: string;
   epoch: number;
-  workDir: string;
   kernel: string;
   initramfs: string;
-  grubCfg: string;
-  /** Further files: the OS image and its checksum, the manifest, user apps. */
+  boot: BootFiles;
+  /** Further files: the static tree, the OS image and its checksum, user apps, the manifest. */
   files: IsoFile[];
 }
 
-/** Prepares boot loaders and returns the plan (everything but the write). */
-export async function prepareIsoPlan(input: AssembleInput): Promise<IsoPlan> {
-  const grubCfgPath = join(input.workDir, 'grub.cfg');
-  await writeFile(grubCfgPath, input.grubCfg);
-  const grub = await buildGrubImages(input.workDir, input.volid);
-  const efiImage = join(input.workDir, 'efiboot.img');
-  await buildEfiBootImage(grub.efi, efiImage, input.epoch);
-  const files: IsoFile[] = [
-    { isoPath: ISO_PATHS.kernel, hostPath: input.kernel },
-    { isoPath: ISO_PATHS.initrd, hostPath: input.initramfs },
-    { isoPath: ISO_PATHS.grubCfg, hostPath: grubCfgPath },
-    { isoPath: ISO_PATHS.biosBoot, hostPath: grub.biosEltorito },
-    { isoPath: ISO_PATHS.efiLoader, hostPath: grub.efi },
-    ...(await treeFiles(staticIsoDir, '')),
-    ...input.files,
-  ];
+/** The whole ISO as a plan for xorriso (pure: paths only, nothing is read or written). */
+export function isoLayout(input: IsoLayoutInput): IsoPlan {
   return {
     output: input.output,
     volid: input.volid,
     epoch: input.epoch,
     grubMbr: GRUB_HYBRID_MBR,
     biosBootImage: ISO_PATHS.biosBoot,
-    efiImage,
-    files,
+    efiImage: input.boot.efiImage,
+    files: [
+      { isoPath: ISO_PATHS.kernel, hostPath: input.kernel },
+      { isoPath: ISO_PATHS.initrd, hostPath: input.initramfs },
+      { isoPath: ISO_PATHS.grubCfg, hostPath: input.boot.grubCfg },
+      { isoPath: ISO_PATHS.biosBoot, hostPath: input.boot.biosEltorito },
+      { isoPath: ISO_PATHS.efiLoader, hostPath: input.boot.efiLoader },
+      ...input.files,
+    ],
   };
+}
+
+/** Writes grub.cfg and builds the GRUB loaders and the FAT EFI image where `boot` says. */
+export async function writeBootFiles(boot: BootFiles, grubCfg: string, volid: string, epoch: number): Promise<void> {
+  await writeFile(boot.grubCfg, grubCfg);
+  await buildGrubImages(boot, volid);
+  await buildEfiBootImage(boot.efiLoader, boot.efiImage, epoch);
 }
 
 /** Writes the ISO; returns its sha256 (hashed while written). */

@@ -2,7 +2,6 @@
 // embedded early config that finds the ISO by its volume label, so CD, USB and BMC virtual
 // media all reach the same /boot/grub/grub.cfg.
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { run } from '../exec.js';
 
 export const GRUB_DIRS = {
@@ -48,13 +47,6 @@ export function earlyGrubConfig(volid: string): string {
   ].join('\n');
 }
 
-export interface GrubImages {
-  /** BIOS El Torito image (core.img with cdboot). */
-  biosEltorito: string;
-  /** UEFI loader, to be placed at EFI/BOOT/BOOTX64.EFI. */
-  efi: string;
-}
-
 /** Arguments for grub-mkimage; pure so it can be unit-tested. */
 export function grubMkimageArgs(target: 'bios' | 'efi', earlyConfig: string, output: string): string[] {
   return target === 'bios'
@@ -62,14 +54,14 @@ export function grubMkimageArgs(target: 'bios' | 'efi', earlyConfig: string, out
     : ['-O', 'x86_64-efi', '-d', GRUB_DIRS.efi, '-p', '/boot/grub', '-c', earlyConfig, '-o', output, ...GRUB_EFI_MODULES];
 }
 
-export async function buildGrubImages(workDir: string, volid: string): Promise<GrubImages> {
-  const early = join(workDir, 'grub-early.cfg');
-  await writeFile(early, earlyGrubConfig(volid));
-  const biosEltorito = join(workDir, 'eltorito.img');
-  const efi = join(workDir, 'BOOTX64.EFI');
+/** Builds both loaders at the given paths, with an early config that searches for `volid`. */
+export async function buildGrubImages(
+  out: { grubEarly: string; biosEltorito: string; efiLoader: string },
+  volid: string,
+): Promise<void> {
+  await writeFile(out.grubEarly, earlyGrubConfig(volid));
   await Promise.all([
-    run('grub-mkimage', grubMkimageArgs('bios', early, biosEltorito)),
-    run('grub-mkimage', grubMkimageArgs('efi', early, efi)),
+    run('grub-mkimage', grubMkimageArgs('bios', out.grubEarly, out.biosEltorito)),
+    run('grub-mkimage', grubMkimageArgs('efi', out.grubEarly, out.efiLoader)),
   ]);
-  return { biosEltorito, efi };
 }

@@ -11,19 +11,19 @@ export interface KernelArgsInput {
   volid: string;
   /** tmpfs size for the root, e.g. '2G'; empty keeps the bootkit's default. */
   tmpfsSize?: string;
-  console?: { port: string; speed: number };
+  /** Serial console; default ttyS0 at 115200; null: screen only. */
+  console?: { port: string; speed: number } | null;
   extra?: readonly string[];
 }
 
 export function kernelArgs(input: KernelArgsInput): string[] {
-  const port = input.console?.port ?? 'ttyS0';
-  const speed = input.console?.speed ?? 115200;
+  const serial = serialConsole(input.console);
   const args: string[] = [
     ...BOOTKIT_REQUIRED_ARGS,
     input.tmpfsSize ? `rootflags=size=${input.tmpfsSize},mode=0755` : 'rootflags=mode=0755',
     'console=tty0',
     // the last console= is /dev/console: serial, so headless nodes show the installer
-    `console=${port},${speed}`,
+    ...(serial ? [`console=${serial.port},${serial.speed}`] : []),
     ...USB_SETTLE_ARGS,
     `makeiso.volid=${input.volid}`,
   ];
@@ -35,6 +35,14 @@ export function kernelArgs(input: KernelArgsInput): string[] {
     args.push(extra);
   }
   return args;
+}
+
+/** The serial console to use: the given one, the default (ttyS0 at 115200), or none for null. */
+export function serialConsole(
+  console: { port: string; speed: number } | null | undefined,
+): { port: string; speed: number } | undefined {
+  if (console === null) return undefined;
+  return { port: console?.port ?? 'ttyS0', speed: console?.speed ?? 115200 };
 }
 
 /** Serial unit number GRUB wants for a Linux port name (ttyS0 -> 0). */

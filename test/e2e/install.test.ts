@@ -2,9 +2,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildIso } from '../../src/build.js';
+import { sha256File } from '../../src/io/hash.js';
 import { silent } from '../../src/progress.js';
 import { shellAssignments, type ShellValue } from '../../src/render/shell.js';
 import { createDisk, createOvmfVars, qemuEscape, startVm, stopAllVms, type TargetDisk } from '../helpers/qemu.js';
@@ -33,16 +34,24 @@ const sh = (cmd: string, ...args: string[]): string =>
 
 /** An installer ISO of the full-gzip fixture bootkit and OS image, with these install.env values. */
 async function makeIso(name: string, over: Record<string, ShellValue> = {}): Promise<string> {
+  const osImageSha256 = await sha256File(fx.osImage);
   const r = await buildIso(
     {
       bootkit: { archive: fx.builds['full-gzip'].tarball },
       osImage: fx.osImage,
       output: join(dir, `${name}.iso`),
-      config: (os) => ({
-        installEnv: shellAssignments(
-          validEnv({ MI_OS_IMAGE: os.isoPath, MI_OS_IMAGE_SHA256: os.sha256, MI_AFTER_INSTALL: 'reboot', ...over }),
-        ),
-      }),
+      installer: {
+        config: {
+          installEnv: shellAssignments(
+            validEnv({
+              MI_OS_IMAGE: `images/${basename(fx.osImage)}`,
+              MI_OS_IMAGE_SHA256: osImageSha256,
+              MI_AFTER_INSTALL: 'reboot',
+              ...over,
+            }),
+          ),
+        },
+      },
       answersDigest: `e2e-install-${name}`,
       redactedAnswers: {},
       bootTimeout: 1,

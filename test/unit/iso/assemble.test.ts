@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { assembleIso, prepareIsoPlan } from '../../../src/iso/assemble.js';
+import { assembleIso, bootFiles, isoLayout, staticIsoDir, treeFiles, writeBootFiles } from '../../../src/iso/assemble.js';
 import { bootModesFromReport, inspectIso } from '../../../src/iso/inspect.js';
 import { sha256File } from '../../../src/io/hash.js';
 import { silent } from '../../../src/progress.js';
@@ -17,15 +17,16 @@ async function build(name: string, workName: string): Promise<string> {
   const work = join(dir, workName);
   await mkdir(work, { recursive: true });
   const output = join(dir, name);
-  const plan = await prepareIsoPlan({
+  const boot = bootFiles(work);
+  await writeBootFiles(boot, 'set timeout=1\n', 'MAKEISO_TEST0001', 1700000000);
+  const plan = isoLayout({
     output,
     volid: 'MAKEISO_TEST0001',
     epoch: 1700000000,
-    workDir: work,
     kernel: join(dir, 'vmlinuz'),
     initramfs: join(dir, 'initrd'),
-    grubCfg: 'set timeout=1\n',
-    files: [{ isoPath: 'images/os.raw.gz', hostPath: join(dir, 'os.raw.gz') }],
+    boot,
+    files: [...(await treeFiles(staticIsoDir, '')), { isoPath: 'images/os.raw.gz', hostPath: join(dir, 'os.raw.gz') }],
   });
   await assembleIso(plan, silent);
   return output;
