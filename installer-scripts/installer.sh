@@ -30,6 +30,8 @@ source "$MI_LIB_DIR/image.sh"
 source "$MI_LIB_DIR/configure.sh"
 # shellcheck source=lib/bootentry.sh
 source "$MI_LIB_DIR/bootentry.sh"
+# shellcheck source=lib/requirements.sh
+source "$MI_LIB_DIR/requirements.sh"
 
 MI_INSTALL_ENV=${MI_INSTALL_ENV:-/etc/make-iso/install.env}
 MI_CMDLINE_FILE=${MI_CMDLINE_FILE:-/proc/cmdline}
@@ -95,15 +97,10 @@ failure_cleanup() {
   media_release 2>/dev/null
 }
 
-# preflight: every tool the run needs, checked before anything is touched.
+# preflight: everything the run needs (requirements.tsv: tools, kernel modules, a test mount of
+# ext4 and vfat), checked before anything is touched.
 preflight() {
-  local t
-  local -a need=(lsblk blkid mount umount mountpoint gzip dd sha256sum head tr grep wipefs sfdisk partx blockdev useradd chpasswd)
-  ((MI_LVM_SIZE_GIB > 0)) && need+=(parted pvcreate vgcreate vgchange)
-  if [[ -d /sys/firmware/efi && -z ${MI_TEST_NO_BOOTENTRY:-} ]]; then need+=(efibootmgr); fi
-  local -a missing=()
-  for t in "${need[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
-  ((${#missing[@]} == 0)) || die "the live system lacks these tools: ${missing[*]}"
+  req_preflight "$MI_RUN_DIR"
 }
 
 # read_configuration: kernel command line and install.env (all problems listed at once).

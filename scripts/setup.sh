@@ -16,6 +16,7 @@ apt_packages=(
   qemu-system-x86 qemu-utils ovmf  # boot tests (SeaBIOS and OVMF)
   debootstrap procps  # build the Debian bootkit fixture (dracut runs inside its chroot); pgrep
   shellcheck tmux time ca-certificates  # lint installer-scripts; wizard tests; measurements
+  kmod  # modprobe: the installer's step-1 preflight runs in the unit tests
 )
 
 sudo_cmd=()

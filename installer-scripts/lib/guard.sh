@@ -10,7 +10,7 @@ TARGET_DISK=''
 # test_seams_in_use: any MI_TEST_* seam is set.
 test_seams_in_use() {
   [[ -n ${MI_TEST_TARGET:-}${MI_TEST_MEDIA_DIR:-}${MI_TEST_NO_BOOTENTRY:-}${MI_TEST_NO_REBOOT:-} ]] ||
-    [[ -n ${MI_TEST_LSBLK_FILE:-}${MI_TEST_LINKS_FILE:-} ]]
+    [[ -n ${MI_TEST_LSBLK_FILE:-}${MI_TEST_LINKS_FILE:-}${MI_TEST_NO_KERNEL_CHECK:-} ]]
 }
 
 # guard_test_target DEV: DEV must be a loop device backed by a regular file (never a real disk).
