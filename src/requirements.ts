@@ -43,7 +43,7 @@ export function parseRequirements(text: string, where = 'requirements.tsv'): Req
     const raw = Object.fromEntries(COLUMNS.map((c, k) => [c, cells[k]!]));
     const parsed = RequirementSchema.safeParse({ ...raw, modules: raw.modules === '-' ? [] : raw.modules!.split('|') });
     if (!parsed.success) {
-      throw new Error(`${where}:${i + 1}: ${parsed.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+      throw new Error(`${where}:${i + 1}: ${parsed.error.issues.map((x) => `${x.path.length ? `${x.path.join('.')}: ` : ''}${x.message}`).join('; ')}`);
     }
     const key = `${parsed.data.kind}:${parsed.data.name}`;
     if (seen.has(key)) throw new Error(`${where}:${i + 1}: ${key} is listed twice`);

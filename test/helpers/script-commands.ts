@@ -101,7 +101,11 @@ export function scriptCommands(src: string): Map<string, number[]> {
   const found = new Map<string, number[]>();
   code.split('\n').forEach((line, n) => {
     // here-strings feed data, and arithmetic holds no commands
-    const clean = line.replace(/<<<\s*\S+/g, ' ').replace(/\(\((.*?)\)\)/g, ' ');
+    const clean = line
+      .replace(/<<<\s*\S+/g, ' ')
+      .replace(/\(\((.*?)\)\)/g, ' ')
+      .replace(/\[\[.*?\]\]/g, ' ')
+      .replace(/^\s*[^()=$]+\)(\s|$)/, ' '); // a case arm's patterns
     for (const seg of clean.split(/\|\||&&|[;|&`]|\$\(|\(|\{|\bthen\b|\bdo\b|\belse\b|\bif\b|\bwhile\b|\buntil\b|!/)) {
       const words = seg.trim().split(/\s+/).filter(Boolean);
       let k = 0;
@@ -141,4 +145,27 @@ export function installerCommands(dir: string): Map<string, string[]> {
     }
   }
   return all;
+}
+
+/** Words of the scripts' code (quoted text and comments excluded), plus #! interpreters. */
+export function installerWords(dir: string): Set<string> {
+  const words = new Set<string>();
+  for (const f of shellScripts(dir)) {
+    const src = readFileSync(join(dir, f), 'utf8');
+    const shebang = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(src);
+    if (shebang) for (const w of [shebang[1]!.split('/').pop()!, shebang[2]]) if (w) words.add(w);
+    for (const m of codeOnly(src).matchAll(/[A-Za-z0-9_.+-]+/g)) words.add(m[0]);
+  }
+  return words;
+}
+
+/** Tools the scripts call that the list lacks, and listed tools nothing in the scripts names. */
+export function requirementsParity(dir: string, tools: readonly string[]): { unlisted: string[]; unused: string[] } {
+  const calls = installerCommands(dir);
+  const words = installerWords(dir);
+  const listed = new Set(tools);
+  return {
+    unlisted: [...calls].filter(([c]) => !listed.has(c)).map(([c, where]) => `${c} (${where.slice(0, 3).join(', ')})`),
+    unused: tools.filter((t) => !words.has(t)),
+  };
 }
