@@ -35,15 +35,19 @@ export function parseRequirements(text: string, where = 'requirements.tsv'): Req
     if (line.trim() === '' || line.startsWith('#')) return;
     const cells = line.split('\t');
     if (!header) {
-      if (cells.join('\t') !== COLUMNS.join('\t')) throw new Error(`${where}:${i + 1}: the header must be ${COLUMNS.join(' ')}`);
+      if (cells.join('\t') !== COLUMNS.join('\t'))
+        throw new Error(`${where}:${i + 1}: the header must be ${COLUMNS.join(' ')}`);
       header = true;
       return;
     }
-    if (cells.length !== COLUMNS.length) throw new Error(`${where}:${i + 1}: ${cells.length} columns, want ${COLUMNS.length}`);
+    if (cells.length !== COLUMNS.length)
+      throw new Error(`${where}:${i + 1}: ${cells.length} columns, want ${COLUMNS.length}`);
     const raw = Object.fromEntries(COLUMNS.map((c, k) => [c, cells[k]!]));
     const parsed = RequirementSchema.safeParse({ ...raw, modules: raw.modules === '-' ? [] : raw.modules!.split('|') });
     if (!parsed.success) {
-      throw new Error(`${where}:${i + 1}: ${parsed.error.issues.map((x) => `${x.path.length ? `${x.path.join('.')}: ` : ''}${x.message}`).join('; ')}`);
+      throw new Error(
+        `${where}:${i + 1}: ${parsed.error.issues.map((x) => `${x.path.length ? `${x.path.join('.')}: ` : ''}${x.message}`).join('; ')}`,
+      );
     }
     const key = `${parsed.data.kind}:${parsed.data.name}`;
     if (seen.has(key)) throw new Error(`${where}:${i + 1}: ${key} is listed twice`);

@@ -4,7 +4,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readBootkit, type Bootkit } from '../bootkit/release.js';
 import { UserError, inContext } from '../errors.js';
-import { REQUIRED_TOOLS, scanBootkitInitramfs, type BootkitInitramfsScan } from '../initramfs/scan.js';
+import { requirementsError } from '../bootkit/requirements.js';
+import { scanBootkitInitramfs, type BootkitInitramfsScan } from '../initramfs/scan.js';
 import { sha256File, verifyFile } from '../io/hash.js';
 import { ISO_PATHS, staticIsoDir, treeFiles } from '../iso/assemble.js';
 import type { ProgressSink } from '../progress.js';
@@ -60,12 +61,7 @@ async function readAndScanBootkit(
     kind: 'end',
     message: `initramfs: ${scan.archives.length} archive(s), rootfs.tar.gz with ${scan.rootfs.entries} entries`,
   });
-  if (scan.missingTools.length > 0) {
-    const pkg = (t: string) => REQUIRED_TOOLS.find((r) => r.name === t)?.package ?? t;
-    throw new UserError(
-      `the bootkit rootfs lacks tools the installer needs: ${scan.missingTools.map((t) => `${t} (${pkg(t)})`).join(', ')}; use a bootkit release that includes them`,
-    );
-  }
+  if (scan.missing.length > 0) throw requirementsError(scan.missing);
   return { bootkit, scan };
 }
 

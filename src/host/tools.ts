@@ -61,7 +61,12 @@ export const HOST_TOOLS: readonly HostTool[] = [
     use: 'build',
   },
   { name: 'shellcheck', debianPackage: 'shellcheck', why: 'lints installer-scripts/', use: 'test' },
-  { name: 'modprobe', debianPackage: 'kmod', why: "the installer's step-1 preflight when the unit tests run it", use: 'test' },
+  {
+    name: 'modprobe',
+    debianPackage: 'kmod',
+    why: "the installer's step-1 preflight when the unit tests run it",
+    use: 'test',
+  },
 ];
 
 /** The Debian package that provides a tool, for error messages. */

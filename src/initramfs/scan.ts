@@ -3,28 +3,20 @@
 // is written to disk and rootfs.tar.gz is only gunzipped and its tar headers read.
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
+import { BootkitContents, checkRequirements, type MissingRequirement } from '../bootkit/requirements.js';
 import { UserError } from '../errors.js';
 import { ByteReader } from '../io/byte-reader.js';
 import type { ProgressSink } from '../progress.js';
+import { loadRequirements, type Requirement } from '../requirements.js';
 import { DEFAULT_MASKED_UNITS, normalizeUnitName, parentDirs } from '../rootfs/change.js';
 import { readTar } from '../rootfs/tar.js';
 import { tarPathKey } from '../rootfs/transform.js';
 import { type ArchiveInfo, walkInitramfs } from './container.js';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type CpioEntry } from './cpio.js';
 
-/** The tools the installer needs on the bootkit, and the package that provides each. */
-export const REQUIRED_TOOLS: ReadonlyArray<{ name: string; package: string }> = [
-  { name: 'efibootmgr', package: 'efibootmgr' },
-  { name: 'gawk', package: 'gawk' },
-  { name: 'lvm', package: 'lvm2' },
-  { name: 'ifconfig', package: 'net-tools' },
-  { name: 'parted', package: 'parted' },
-];
-
 /** The overlay hook's file name (see iso/dracut/99-make-iso.sh). */
 export const HOOK_NAME = '99-make-iso.sh';
 const UNIT_DIRS = ['usr/lib/systemd/system', 'lib/systemd/system', 'etc/systemd/system'];
-const TOOL_DIRS = ['usr/sbin', 'usr/bin', 'sbin', 'bin'];
 const MODULES = /^(?:usr\/)?lib\/modules\/([^/]+)(?:\/|$)/;
 const WANTS = /^etc\/systemd\/system\/([^/]+\.(?:wants|requires))\/([^/]+)$/;
 
@@ -38,14 +30,6 @@ export interface UnitStatus {
   enabledIn: string[];
   /** etc/systemd/system/<name> already links to /dev/null. */
   masked: boolean;
-}
-
-export interface ToolStatus {
-  name: string;
-  package: string;
-  present: boolean;
-  /** Where it was found (after resolving symlinks), e.g. "usr/sbin/parted". */
-  path?: string;
 }
 
 export interface BootkitInitramfsScan {
@@ -75,16 +59,15 @@ export interface BootkitInitramfsScan {
   kernelVersion?: string;
   kernelVersions: { initramfs: string[]; rootfs: string[] };
   units: UnitStatus[];
-  tools: ToolStatus[];
-  /** Names of REQUIRED_TOOLS (or the given tools) that are missing. */
-  missingTools: string[];
+  /** Rows of requirements.tsv the bootkit does not meet (tools, their libraries, kernel modules). */
+  missing: MissingRequirement[];
 }
 
 export interface ScanOptions {
   /** Units to look for; default DEFAULT_MASKED_UNITS. */
   units?: readonly string[];
-  /** Tools to look for; default REQUIRED_TOOLS. */
-  tools?: ReadonlyArray<{ name: string; package: string }>;
+  /** What the installer needs on the node; default installer-scripts/requirements.tsv. */
+  requirements?: readonly Requirement[];
   progress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -146,13 +129,15 @@ async function readSmall(entry: CpioEntry, limit = 64 << 10): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-async function indexRootfs(entry: CpioEntry, where: string): Promise<RootfsIndex> {
+async function indexRootfs(entry: CpioEntry, where: string, contents: BootkitContents): Promise<RootfsIndex> {
   const idx = new RootfsIndex();
   try {
     await pipeline(entry.data(), createGunzip({ chunkSize: 1 << 18 }), async (src: AsyncIterable<Buffer>) => {
       for await (const r of readTar(new ByteReader(src))) {
-        if (r.kind === 'entry') idx.add(r.path, r.type, r.linkpath);
-        else if (r.kind === 'end') for await (const _ of r.raw());
+        if (r.kind === 'entry') {
+          idx.add(r.path, r.type, r.linkpath);
+          await contents.addRootfsEntry(r);
+        } else if (r.kind === 'end') for await (const _ of r.raw());
       }
     });
   } catch (err) {
@@ -167,7 +152,7 @@ async function indexRootfs(entry: CpioEntry, where: string): Promise<RootfsIndex
 /** Streams the initramfs once and reports what make-iso needs to know about it. */
 export async function scanBootkitInitramfs(path: string, opts: ScanOptions = {}): Promise<BootkitInitramfsScan> {
   const unitNames = (opts.units ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
-  const tools = opts.tools ?? REQUIRED_TOOLS;
+  const contents = new BootkitContents();
   const cmdline: BootkitInitramfsScan['cmdline'] = [];
   const initramfsKernels = new Set<string>();
   // Types of the directories the overlay hook goes into (later archives win, like the kernel).
@@ -185,13 +170,19 @@ export async function scanBootkitInitramfs(path: string, opts: ScanOptions = {})
       const isFile = (e.mode & S_IFMT) === S_IFREG;
       const m = MODULES.exec(key);
       if (m) initramfsKernels.add(m[1]!);
+      if (key !== 'rootfs.tar.gz') await contents.addInitramfsEntry(e, key, isFile);
       if (HOOK_PARENTS.has(key)) {
         const t = e.mode & S_IFMT;
         hookParents.set(key, t === S_IFDIR ? 'dir' : t === S_IFLNK ? 'symlink' : 'other');
       }
       if (isFile && key === 'rootfs.tar.gz') {
         const where = `rootfs.tar.gz in archive ${archive.index + 1} of ${path}`;
-        rootfs = { archive: archive.index, name: e.name, size: e.filesize, index: await indexRootfs(e, where) };
+        rootfs = {
+          archive: archive.index,
+          name: e.name,
+          size: e.filesize,
+          index: await indexRootfs(e, where, contents),
+        };
       } else if (isFile && /^etc\/cmdline\.d\/[^/]+\.conf$/.test(key)) {
         cmdline.push({ path: key, content: await readSmall(e) });
       }
@@ -218,13 +209,6 @@ export async function scanBootkitInitramfs(path: string, opts: ScanOptions = {})
       masked: idx.links.get(`etc/systemd/system/${name}`) === '/dev/null',
     };
   });
-  const toolStatus: ToolStatus[] = tools.map((t) => {
-    for (const d of TOOL_DIRS) {
-      const hit = idx.resolve(`${d}/${t.name}`);
-      if (hit) return { ...t, present: true, path: hit };
-    }
-    return { ...t, present: false };
-  });
   const hookDir = `${hookParents.get('lib') === 'dir' ? 'lib' : 'usr/lib'}/dracut/hooks/pre-pivot`;
   const hookPath = `${hookDir}/${HOOK_NAME}`;
   const hook = { path: hookPath, missingDirs: parentDirs(hookPath).filter((d) => hookParents.get(d) !== 'dir') };
@@ -246,7 +230,6 @@ export async function scanBootkitInitramfs(path: string, opts: ScanOptions = {})
     ...(kernelVersion ? { kernelVersion } : {}),
     kernelVersions,
     units,
-    tools: toolStatus,
-    missingTools: toolStatus.filter((t) => !t.present).map((t) => t.name),
+    missing: checkRequirements(opts.requirements ?? loadRequirements(), idx, contents),
   };
 }

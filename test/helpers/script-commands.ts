@@ -7,8 +7,7 @@ import { join } from 'node:path';
 
 const KEYWORDS = new Set(
   (
-    'if then else elif fi case esac for while until do done in function select time coproc ' +
-    '! [[ ]] { } ( ) (( ))'
+    'if then else elif fi case esac for while until do done in function select time coproc ' + '! [[ ]] { } ( ) (( ))'
   ).split(' '),
 );
 /** bash builtins: not external tools. */
@@ -110,7 +109,11 @@ export function scriptCommands(src: string): Map<string, number[]> {
       const words = seg.trim().split(/\s+/).filter(Boolean);
       let k = 0;
       // case arm patterns, assignments and redirections before the command
-      while (k < words.length && (/^[^=]*\)$/.test(words[k]!) || /^[A-Za-z_]\w*(\[[^\]]*\])?\+?=/.test(words[k]!) || /^\d*[<>]/.test(words[k]!))) k++;
+      while (
+        k < words.length &&
+        (/^[^=]*\)$/.test(words[k]!) || /^[A-Za-z_]\w*(\[[^\]]*\])?\+?=/.test(words[k]!) || /^\d*[<>]/.test(words[k]!))
+      )
+        k++;
       while (k < words.length && WRAPPERS.has(words[k]!)) {
         k++;
         while (k < words.length && (words[k]!.startsWith('-') || /^\d+[smhd]?$/.test(words[k]!))) k++;
@@ -137,7 +140,11 @@ export function shellScripts(dir: string, rel = ''): string[] {
 export function installerCommands(dir: string): Map<string, string[]> {
   const all = new Map<string, string[]>();
   const files = shellScripts(dir);
-  const fns = new Set(files.flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/^\s*([A-Za-z_][\w-]*)\s*\(\)\s*\{/gm)].map((m) => m[1]!)));
+  const fns = new Set(
+    files.flatMap((f) =>
+      [...readFileSync(join(dir, f), 'utf8').matchAll(/^\s*([A-Za-z_][\w-]*)\s*\(\)\s*\{/gm)].map((m) => m[1]!),
+    ),
+  );
   for (const f of files) {
     for (const [cmd, lines] of scriptCommands(readFileSync(join(dir, f), 'utf8'))) {
       if (fns.has(cmd)) continue;

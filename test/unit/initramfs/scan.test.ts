@@ -1,6 +1,7 @@
 // Why: the scan must report layout, units, tools and kernel version without writing to disk.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanBootkitInitramfs } from '../../../src/initramfs/scan.js';
+import { parseRequirements } from '../../../src/requirements.js';
 import { UserError } from '../../../src/errors.js';
 import type { ProgressEvent } from '../../../src/progress.js';
 import { buildInitramfsIn, KVER, makeInitramfs, tempDir } from '../../helpers/initramfs-fixtures.js';
@@ -9,6 +10,16 @@ let dir: string;
 let cleanup: () => Promise<void>;
 beforeAll(async () => ({ dir, cleanup } = await tempDir()));
 afterAll(() => cleanup());
+
+/** A requirements list of these tools (Debian and RPM package = the tool's name). */
+const toolRows = (...names: string[]) =>
+  parseRequirements(
+    ['kind\tname\twhen\tmodules\trpm\tdeb\tused', ...names.map((n) => `tool\t${n}\talways\t-\t${n}\t${n}\ttest`)].join(
+      '\n',
+    ),
+  );
+const missing = (s: { missing: Array<{ requirement: { name: string }; reason?: string }> }) =>
+  s.missing.map((m) => [m.requirement.name, m.reason]);
 
 const build = (name: string, opts: Parameters<typeof makeInitramfs>[2]): Promise<string> =>
   buildInitramfsIn(dir, name, opts);
@@ -20,6 +31,7 @@ describe('scanBootkitInitramfs', () => {
     const s = await scanBootkitInitramfs(img, {
       units: ['tink-worker', 'caddy.service', 'fluent-bit', 'device-discovery', 'sshd'],
       progress: (e) => events.push(e),
+      requirements: toolRows('gawk', 'awk'),
     });
     expect(events.map((e) => `${e.step}:${e.kind}`)).toEqual(['scan-initramfs:start', 'scan-initramfs:end']);
     expect(events.at(-1)).toMatchObject({ done: s.size, total: s.size });
@@ -41,14 +53,18 @@ describe('scanBootkitInitramfs', () => {
     });
     expect(byName['device-discovery.service']!.present).toBe(false);
     expect(byName['sshd.service']!.enabledIn).toEqual(['multi-user.target.wants']);
-    expect(s.missingTools).toEqual([]);
-    expect(s.tools.find((t) => t.name === 'gawk')!.path).toBe('usr/bin/gawk');
+    // the tools are found (awk through its symlink), but they are #!/bin/sh scripts and the tree has no sh
+    expect(missing(s)).toEqual([
+      ['gawk', 'its interpreter /bin/sh is missing'],
+      ['awk', 'its interpreter /bin/sh is missing'],
+    ]);
   });
 
   it.each(['zstd', 'xz', 'none'] as const)('reads a %s initramfs and names missing tools', async (c) => {
-    const s = await scanBootkitInitramfs(await build(`c-${c}`, { compression: c, withIfconfig: false }));
+    const img = await build(`c-${c}`, { compression: c, withIfconfig: false });
+    const s = await scanBootkitInitramfs(img, { requirements: toolRows('ifconfig') });
     expect(s.archives.map((a) => a.compression)).toEqual([c]);
-    expect(s.missingTools).toEqual(['ifconfig']);
+    expect(missing(s)).toEqual([['ifconfig', undefined]]);
     expect(s.units.filter((u) => u.present).map((u) => u.name)).toEqual([
       'tink-worker.service',
       'caddy.service',

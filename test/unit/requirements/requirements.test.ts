@@ -4,7 +4,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REQUIREMENTS_FILE, describeRequirement, loadRequirements, parseRequirements } from '../../../src/requirements.js';
+import {
+  REQUIREMENTS_FILE,
+  describeRequirement,
+  loadRequirements,
+  parseRequirements,
+} from '../../../src/requirements.js';
 import { installerCommands, requirementsParity, scriptCommands } from '../../helpers/script-commands.js';
 import { SCRIPTS_DIR, bash, tempDir } from '../installer/run-bash.js';
 
@@ -38,7 +43,19 @@ describe('requirements.tsv against the installer scripts', () => {
   it('names the kernel capabilities the install relies on', () => {
     const kernel = rows.filter((r) => r.kind !== 'tool').map((r) => r.name);
     expect(kernel).toEqual(
-      expect.arrayContaining(['ext4', 'vfat', 'iso9660', 'crc32c', 'nvme', 'ahci', 'usb_storage', 'xhci_pci', 'virtio_blk', 'virtio_scsi', 'efivarfs']),
+      expect.arrayContaining([
+        'ext4',
+        'vfat',
+        'iso9660',
+        'crc32c',
+        'nvme',
+        'ahci',
+        'usb_storage',
+        'xhci_pci',
+        'virtio_blk',
+        'virtio_scsi',
+        'efivarfs',
+      ]),
     );
   });
 
@@ -99,14 +116,20 @@ describe('the two readers of requirements.tsv', () => {
   it('the TypeScript reader refuses malformed rows with the line number', () => {
     const head = 'kind\tname\twhen\tmodules\trpm\tdeb\tused\n';
     expect(() => parseRequirements(head + 'tool\tx\tsometimes\t-\tx\tx\tu\n')).toThrow(/:2: when/);
-    expect(() => parseRequirements(head + 'module\tx\talways\t-\tk\tk\tu\n')).toThrow(/:2: .*filesystems name at least one/);
+    expect(() => parseRequirements(head + 'module\tx\talways\t-\tk\tk\tu\n')).toThrow(
+      /:2: .*filesystems name at least one/,
+    );
     expect(() => parseRequirements(head + 'tool\tx\talways\t-\tx\tx\n')).toThrow(/:2: 6 columns/);
-    expect(() => parseRequirements(head + 'tool\tx\talways\t-\tx\tx\tu\n'.repeat(2))).toThrow(/:3: tool:x is listed twice/);
+    expect(() => parseRequirements(head + 'tool\tx\talways\t-\tx\tx\tu\n'.repeat(2))).toThrow(
+      /:3: tool:x is listed twice/,
+    );
     expect(() => parseRequirements('tool\tx\n')).toThrow(/header/);
   });
 
   it('describes an item with its RPM and Debian packages', () => {
     expect(describeRequirement(rows.find((r) => r.name === 'sfdisk')!)).toBe('sfdisk (util-linux / fdisk)');
-    expect(describeRequirement(rows.find((r) => r.name === 'crc32c')!)).toBe('module crc32c (kernel / linux-image-amd64)');
+    expect(describeRequirement(rows.find((r) => r.name === 'crc32c')!)).toBe(
+      'module crc32c (kernel / linux-image-amd64)',
+    );
   });
 });

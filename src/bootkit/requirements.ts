@@ -1,0 +1,171 @@
+// Why: a bootkit whose rootfs or kernel lacks what the installer needs must be refused at build
+// time, not found out on the node. While the scan streams the initramfs and its rootfs tar once,
+// this collects what the check needs (ELF interpreter and libraries of executables and shared
+// libraries, kernel modules, modules.builtin), then checks every row of requirements.tsv and
+// reports every missing item at once.
+import { basename, dirname, posix } from 'node:path';
+import { ElfError, parseElf, type ElfInfo } from '../elf.js';
+import { UserError } from '../errors.js';
+import type { CpioEntry } from '../initramfs/cpio.js';
+import { describeRequirement, type Requirement } from '../requirements.js';
+import type { TarEntry } from '../rootfs/tar.js';
+import { tarPathKey } from '../rootfs/transform.js';
+
+/** Where tools are looked up (the installer's PATH, minus /usr/local). */
+export const TOOL_DIRS = ['usr/sbin', 'usr/bin', 'sbin', 'bin'];
+/** Default library directories of glibc's loader (multiarch Debian and lib64 RPM layouts). */
+const LIB_DIRS = ['lib64', 'usr/lib64', 'lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', 'lib', 'usr/lib'];
+const MAX_EXEC_BYTES = 64 << 20;
+const MODULE_FILE = /^(?:usr\/)?lib\/modules\/[^/]+\/.+\/([^/]+)\.ko(?:\.(?:xz|gz|zst))?$/;
+const MODULES_BUILTIN = /^(?:usr\/)?lib\/modules\/[^/]+\/modules\.builtin$/;
+const LD_CONF = /^etc\/ld\.so\.conf(?:\.d\/[^/]+\.conf)?$/;
+const LIBRARY_NAME = /(?:^ld-|\.so(?:\.|$))/;
+
+/** Module names compare with - and _ as the same character (like modprobe). */
+export const moduleKey = (name: string): string => name.replace(/-/g, '_');
+
+/** What an executable file needs to start: an ELF's loader and libraries, or a script's #! interpreter. */
+export type ExecInfo = { kind: 'elf'; elf: ElfInfo } | { kind: 'script'; interpreter: string } | { kind: 'other' };
+
+/** Resolves a rootfs path (following symlinks inside the tree) to an existing node, or null. */
+export interface TreeLookup {
+  resolve(path: string): string | null;
+}
+
+export interface MissingRequirement {
+  requirement: Requirement;
+  /** Why a present tool cannot run, e.g. "needs libfdisk.so.1, which the rootfs lacks". */
+  reason?: string;
+}
+
+async function readAll(data: () => AsyncGenerator<Buffer>, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of data()) {
+    if (n < limit) parts.push(c.subarray(0, limit - n));
+    n += c.length;
+  }
+  return Buffer.concat(parts);
+}
+
+/** What the requirements check needs from the initramfs and its rootfs, gathered in one pass. */
+export class BootkitContents {
+  readonly execs = new Map<string, ExecInfo>();
+  readonly hardlinks = new Map<string, string>();
+  readonly modules = new Set<string>();
+  readonly ldConfDirs: string[] = [];
+
+  private addModulePath(key: string): void {
+    const m = MODULE_FILE.exec(key);
+    if (m) this.modules.add(moduleKey(m[1]!));
+  }
+
+  private addBuiltin(text: string): void {
+    for (const line of text.split('\n')) {
+      const name = basename(line.trim()).replace(/\.ko$/, '');
+      if (name) this.modules.add(moduleKey(name));
+    }
+  }
+
+  /** One entry of the rootfs tar (reads the data of executables, libraries and a few small files). */
+  async addRootfsEntry(e: TarEntry): Promise<void> {
+    const key = tarPathKey(e.path);
+    if (e.type === 'hardlink') {
+      this.hardlinks.set(key, tarPathKey(e.linkpath));
+      return;
+    }
+    if (e.type !== 'file') return;
+    this.addModulePath(key);
+    if (MODULES_BUILTIN.test(key)) return this.addBuiltin((await readAll(e.data, 4 << 20)).toString('utf8'));
+    if (LD_CONF.test(key)) {
+      for (const line of (await readAll(e.data, 1 << 16)).toString('utf8').split('\n')) {
+        const dir = line.replace(/#.*/, '').trim();
+        if (dir.startsWith('/')) this.ldConfDirs.push(dir.replace(/^\/+|\/+$/g, ''));
+      }
+      return;
+    }
+    const executable = (e.mode & 0o111) !== 0;
+    if (e.size > MAX_EXEC_BYTES || !(executable || LIBRARY_NAME.test(basename(key)))) return;
+    const buf = await readAll(e.data, MAX_EXEC_BYTES);
+    this.execs.set(key, execInfo(buf));
+  }
+
+  /** One entry of the initramfs (kernel modules and modules.builtin). */
+  async addInitramfsEntry(e: CpioEntry, key: string, isFile: boolean): Promise<void> {
+    if (!isFile) return;
+    this.addModulePath(key);
+    if (MODULES_BUILTIN.test(key)) this.addBuiltin((await readAll(e.data, 4 << 20)).toString('utf8'));
+  }
+}
+
+/** Classifies file content: ELF (loader + libraries), #! script, or something else. */
+export function execInfo(buf: Buffer): ExecInfo {
+  try {
+    const elf = parseElf(buf);
+    if (elf) return { kind: 'elf', elf };
+  } catch (err) {
+    if (!(err instanceof ElfError)) throw err;
+    return { kind: 'other' }; // unreadable ELF: the check cannot say more than "present"
+  }
+  const shebang = /^#!\s*(\S+)/.exec(buf.subarray(0, 256).toString('latin1'));
+  return shebang ? { kind: 'script', interpreter: shebang[1]! } : { kind: 'other' };
+}
+
+/** Why the executable at key cannot start in this tree (first problem found), or undefined. */
+function cannotRun(key: string, tree: TreeLookup, c: BootkitContents, seen = new Set<string>()): string | undefined {
+  const real = c.hardlinks.get(key) ?? key;
+  if (seen.has(real)) return undefined;
+  seen.add(real);
+  const info = c.execs.get(real);
+  if (!info || info.kind === 'other') return undefined;
+  if (info.kind === 'script') {
+    return tree.resolve(info.interpreter) ? undefined : `its interpreter ${info.interpreter} is missing`;
+  }
+  const { elf } = info;
+  if (elf.interp && !tree.resolve(elf.interp)) return `its loader ${elf.interp} is missing`;
+  const origin = dirname(real);
+  const dirs = [
+    ...elf.runpath.map((d) => d.replace(/\$(?:ORIGIN|\{ORIGIN\})/g, `/${origin}`)),
+    ...c.ldConfDirs,
+    ...LIB_DIRS,
+  ];
+  for (const lib of elf.needed) {
+    const found = dirs.map((d) => tree.resolve(posix.join(d, lib))).find((p) => p !== null);
+    if (!found) return `needs ${lib}, which the rootfs lacks`;
+    const why = cannotRun(found, tree, c, seen);
+    if (why) return `${lib} ${why}`;
+  }
+  return undefined;
+}
+
+/** Every requirement (except optional ones) the bootkit does not meet. */
+export function checkRequirements(
+  requirements: readonly Requirement[],
+  tree: TreeLookup,
+  contents: BootkitContents,
+): MissingRequirement[] {
+  const missing: MissingRequirement[] = [];
+  for (const r of requirements) {
+    if (r.when === 'optional') continue;
+    if (r.kind !== 'tool') {
+      if (!r.modules.some((m) => contents.modules.has(moduleKey(m)))) missing.push({ requirement: r });
+      continue;
+    }
+    const hit = TOOL_DIRS.map((d) => tree.resolve(`${d}/${r.name}`)).find((p) => p !== null);
+    if (!hit) {
+      missing.push({ requirement: r });
+      continue;
+    }
+    const reason = cannotRun(hit, tree, contents);
+    if (reason) missing.push({ requirement: r, reason });
+  }
+  return missing;
+}
+
+/** One error naming every missing item with its packages (RPM / Debian). */
+export function requirementsError(missing: readonly MissingRequirement[]): UserError {
+  const items = missing.map((m) => `${describeRequirement(m.requirement)}${m.reason ? `: ${m.reason}` : ''}`);
+  return new UserError(
+    `the bootkit lacks what the installer needs on the node (${missing.length}): ${items.join('; ')}; use a bootkit release that includes them (see docs/requirements.md)`,
+  );
+}
