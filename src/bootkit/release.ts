@@ -24,34 +24,38 @@ export interface Bootkit {
 }
 
 const KERNEL_RE = /^(?:vmlinuz|bzImage)(?:-(.+))?$/;
-const INITRAMFS_RE = /^(?:initramfs|initrd)(?:-(.+?))?(?:\.img)?$/;
+/** initramfs-<kver>.img, initrd.img-<kver>, initramfs.img, initrd, initramfs_x.cpio.zst, ... */
+const INITRAMFS_RE = /^(?:initramfs|initrd)(?:[-._].*)?$/;
+const INITRAMFS_VERSION_RE = /^(?:initramfs|initrd)(?:\.img)?-(.+?)(?:\.img)?$/;
+/** Files releases carry beside the payload: signatures, certificates and checksums. */
+const SIDECAR_RE = /\.(?:sig|asc|p7s|pem|crt|sha1|sha256|sha512|md5|sha1sum|sha256sum|sha512sum|md5sum|sums?)$/i;
+const HOW_TO_GIVE =
+  'give the release tar.gz (answers key bootkit.archive), or the two files (bootkit.kernel and bootkit.initramfs)';
 
 /** Picks the kernel and initramfs among an archive's member paths (pure). */
 export function pickBootkitMembers(members: string[]): { kernel: string; initramfs: string } {
-  const files = members.filter((m) => !m.endsWith('/'));
+  const files = members.filter((m) => !m.endsWith('/') && !SIDECAR_RE.test(m));
   const kernels = files.filter((m) => KERNEL_RE.test(basename(m)));
   const initrds = files.filter((m) => INITRAMFS_RE.test(basename(m)));
   if (kernels.length === 0 || initrds.length === 0) {
     const missing = [
-      kernels.length === 0 ? 'a kernel (vmlinuz-*)' : '',
-      initrds.length === 0 ? 'an initramfs (initramfs-*)' : '',
+      kernels.length === 0 ? 'no kernel (vmlinuz-*)' : '',
+      initrds.length === 0 ? 'no initramfs (initramfs-*, initrd*)' : '',
     ]
       .filter(Boolean)
       .join(' and ');
-    throw new UserError(
-      `not a bootkit release: it holds no ${missing}; give the release tar.gz or --kernel and --initramfs`,
-    );
+    throw new UserError(`not a bootkit release: it holds ${missing}; ${HOW_TO_GIVE}`);
   }
   if (kernels.length > 1 || initrds.length > 1) {
     throw new UserError(
-      `the release holds several kernels or initramfs images (${[...kernels, ...initrds].join(', ')}); give --kernel and --initramfs instead`,
+      `the release holds several kernels or initramfs images (${[...kernels, ...initrds].join(', ')}); give the two files in the answers instead (bootkit.kernel and bootkit.initramfs)`,
     );
   }
   return { kernel: kernels[0]!, initramfs: initrds[0]! };
 }
 
 export function kernelVersionFromName(name: string): string {
-  return KERNEL_RE.exec(basename(name))?.[1] ?? INITRAMFS_RE.exec(basename(name))?.[1] ?? 'unknown';
+  return KERNEL_RE.exec(basename(name))?.[1] ?? INITRAMFS_VERSION_RE.exec(basename(name))?.[1] ?? 'unknown';
 }
 
 async function mustBeFile(path: string, what: string): Promise<void> {
@@ -66,7 +70,7 @@ export async function readBootkit(source: BootkitSource, workDir: string, expect
     await mustBeFile(archive, 'the bootkit release');
     const { sha256, checkedAgainst } = await verifyFile(archive, 'bootkit release', expectedSha256);
     const listing = await inContext(`listing ${archive}`, () => run('tar', ['-tf', archive])).catch((err: unknown) => {
-      throw new UserError(`${archive} is not a readable tar archive; give the bootkit release *.tar.gz`, {
+      throw new UserError(`${archive} is not a readable tar archive; ${HOW_TO_GIVE}`, {
         cause: err,
       });
     });

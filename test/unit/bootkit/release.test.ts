@@ -17,6 +17,48 @@ describe('pickBootkitMembers', () => {
     });
     expect(kernelVersionFromName('vmlinuz-6.12.x.emt26')).toBe('6.12.x.emt26');
   });
+  it('ignores signatures and checksums beside the payload', () => {
+    const members = [
+      'vmlinuz-6.12.8-emt',
+      'vmlinuz-6.12.8-emt.sig',
+      'vmlinuz-6.12.8-emt.sha256sum',
+      'initramfs-6.12.8-emt.img',
+      'initramfs-6.12.8-emt.img.asc',
+      'initramfs-6.12.8-emt.img.sha256sum',
+      'initramfs-6.12.8-emt.img.sig',
+    ];
+    expect(pickBootkitMembers(members)).toEqual({
+      kernel: 'vmlinuz-6.12.8-emt',
+      initramfs: 'initramfs-6.12.8-emt.img',
+    });
+  });
+  it.each([
+    ['initrd.img-6.1.0-amd64', '6.1.0-amd64'],
+    ['initrd', 'unknown'],
+    ['initramfs.img', 'unknown'],
+    ['initrd-6.12.8.img', '6.12.8'],
+    ['initramfs_emt.cpio.zst', 'unknown'],
+  ])('accepts the initramfs name %s (version %s)', (name, version) => {
+    expect(pickBootkitMembers(['boot/vmlinuz', `boot/${name}`]).initramfs).toBe(`boot/${name}`);
+    expect(kernelVersionFromName(name)).toBe(version);
+  });
+  it('names the answers keys that exist, not command-line flags', () => {
+    const msg = (m: string[]) => {
+      try {
+        pickBootkitMembers(m);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('no error');
+    };
+    expect(msg(['README', 'vmlinuz-1.sig'])).toBe(
+      'not a bootkit release: it holds no kernel (vmlinuz-*) and no initramfs (initramfs-*, initrd*); give the release tar.gz (answers key bootkit.archive), or the two files (bootkit.kernel and bootkit.initramfs)',
+    );
+    expect(msg(['vmlinuz-1', 'initrd.img-1', 'initramfs-1.img'])).toMatch(
+      /several .*\(vmlinuz-1, initrd\.img-1, initramfs-1\.img\); give the two files in the answers instead \(bootkit\.kernel and bootkit\.initramfs\)$/,
+    );
+    expect(msg(['vmlinuz-1'])).not.toMatch(/--kernel|--initramfs/);
+  });
   it('says what is missing', () => {
     expect(() => pickBootkitMembers(['vmlinuz-1'])).toThrow(/no an initramfs|no an|initramfs/);
     expect(() => pickBootkitMembers(['README'])).toThrow(UserError);
