@@ -52,18 +52,32 @@ async function readAll(data: () => AsyncGenerator<Buffer>, limit: number): Promi
 export class BootkitContents {
   readonly execs = new Map<string, ExecInfo>();
   readonly hardlinks = new Map<string, string>();
-  readonly modules = new Set<string>();
   readonly ldConfDirs: string[] = [];
+  private readonly rootfsModules = new Set<string>();
+  private readonly initramfsModules = new Set<string>();
 
-  private addModulePath(key: string): void {
-    const m = MODULE_FILE.exec(key);
-    if (m) this.modules.add(moduleKey(m[1]!));
+  /** Kernel modules (and builtins) of the initramfs and of the rootfs. */
+  get modules(): Set<string> {
+    return new Set([...this.initramfsModules, ...this.rootfsModules]);
   }
 
-  private addBuiltin(text: string): void {
+  /** A later rootfs.tar.gz replaces an earlier one (the kernel unpacks the last over it). */
+  startRootfs(): void {
+    this.execs.clear();
+    this.hardlinks.clear();
+    this.rootfsModules.clear();
+    this.ldConfDirs.length = 0;
+  }
+
+  private addModulePath(key: string, into: Set<string>): void {
+    const m = MODULE_FILE.exec(key);
+    if (m) into.add(moduleKey(m[1]!));
+  }
+
+  private addBuiltin(text: string, into: Set<string>): void {
     for (const line of text.split('\n')) {
       const name = basename(line.trim()).replace(/\.ko$/, '');
-      if (name) this.modules.add(moduleKey(name));
+      if (name) into.add(moduleKey(name));
     }
   }
 
@@ -75,8 +89,10 @@ export class BootkitContents {
       return;
     }
     if (e.type !== 'file') return;
-    this.addModulePath(key);
-    if (MODULES_BUILTIN.test(key)) return this.addBuiltin((await readAll(e.data, 4 << 20)).toString('utf8'));
+    this.addModulePath(key, this.rootfsModules);
+    if (MODULES_BUILTIN.test(key)) {
+      return this.addBuiltin((await readAll(e.data, 4 << 20)).toString('utf8'), this.rootfsModules);
+    }
     if (LD_CONF.test(key)) {
       for (const line of (await readAll(e.data, 1 << 16)).toString('utf8').split('\n')) {
         const dir = line.replace(/#.*/, '').trim();
@@ -93,8 +109,10 @@ export class BootkitContents {
   /** One entry of the initramfs (kernel modules and modules.builtin). */
   async addInitramfsEntry(e: CpioEntry, key: string, isFile: boolean): Promise<void> {
     if (!isFile) return;
-    this.addModulePath(key);
-    if (MODULES_BUILTIN.test(key)) this.addBuiltin((await readAll(e.data, 4 << 20)).toString('utf8'));
+    this.addModulePath(key, this.initramfsModules);
+    if (MODULES_BUILTIN.test(key)) {
+      this.addBuiltin((await readAll(e.data, 4 << 20)).toString('utf8'), this.initramfsModules);
+    }
   }
 }
 
@@ -148,7 +166,8 @@ export function checkRequirements(
   for (const r of requirements) {
     if (r.when === 'optional') continue;
     if (r.kind !== 'tool') {
-      if (!r.modules.some((m) => contents.modules.has(moduleKey(m)))) missing.push({ requirement: r });
+      const modules = contents.modules;
+      if (!r.modules.some((m) => modules.has(moduleKey(m)))) missing.push({ requirement: r });
       continue;
     }
     const hit = TOOL_DIRS.map((d) => tree.resolve(`${d}/${r.name}`)).find((p) => p !== null);

@@ -131,6 +131,7 @@ async function readSmall(entry: CpioEntry, limit = 64 << 10): Promise<string> {
 
 async function indexRootfs(entry: CpioEntry, where: string, contents: BootkitContents): Promise<RootfsIndex> {
   const idx = new RootfsIndex();
+  contents.startRootfs();
   try {
     await pipeline(entry.data(), createGunzip({ chunkSize: 1 << 18 }), async (src: AsyncIterable<Buffer>) => {
       for await (const r of readTar(new ByteReader(src))) {
