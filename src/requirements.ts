@@ -72,3 +72,31 @@ export function describeRequirement(r: Requirement): string {
   const what = r.kind === 'tool' ? r.name : `${r.kind === 'fs' ? 'filesystem' : 'module'} ${r.name}`;
   return `${what} (${pk})`;
 }
+
+const WHEN_TEXT: Record<Requirement['when'], string> = {
+  always: 'always',
+  lvm: 'with LVM',
+  uefi: 'UEFI boot',
+  optional: 'optional',
+};
+
+/** The Markdown table of docs/requirements.md (kept equal to the tsv by a unit test). */
+export function requirementsMarkdown(rows: readonly Requirement[]): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const head =
+    '| kind | name | needed | kernel modules | RPM (EMT) | Debian | where and why |\n|---|---|---|---|---|---|---|\n';
+  return (
+    head +
+    rows
+      .map(
+        (r) =>
+          `| ${r.kind} | \`${r.name}\` | ${WHEN_TEXT[r.when]} | ${r.modules.length ? cell(r.modules.join(' or ')) : ''} | ${r.rpm} | ${r.deb} | ${cell(r.used)} |`,
+      )
+      .join('\n') +
+    '\n'
+  );
+}
+
+export const DOC_BEGIN =
+  '<!-- BEGIN generated from installer-scripts/requirements.tsv: node scripts/requirements-doc.mjs -->';
+export const DOC_END = '<!-- END generated -->';

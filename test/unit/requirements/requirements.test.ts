@@ -5,11 +5,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  DOC_BEGIN,
+  DOC_END,
   REQUIREMENTS_FILE,
   describeRequirement,
   loadRequirements,
   parseRequirements,
+  requirementsMarkdown,
 } from '../../../src/requirements.js';
+import { projectRoot } from '../../../src/version.js';
 import { installerCommands, requirementsParity, scriptCommands } from '../../helpers/script-commands.js';
 import { SCRIPTS_DIR, bash, tempDir } from '../installer/run-bash.js';
 
@@ -131,5 +135,25 @@ describe('the two readers of requirements.tsv', () => {
     expect(describeRequirement(rows.find((r) => r.name === 'crc32c')!)).toBe(
       'module crc32c (kernel / linux-image-amd64)',
     );
+  });
+});
+
+describe('docs/requirements.md', () => {
+  it('carries the table of requirements.tsv (regenerate: npm run build && node scripts/requirements-doc.mjs)', () => {
+    const doc = readFileSync(join(projectRoot, 'docs/requirements.md'), 'utf8');
+    const block = doc.slice(doc.indexOf(DOC_BEGIN) + DOC_BEGIN.length, doc.indexOf(DOC_END));
+    // compare cells, not the spacing a formatter may add
+    const norm = (t: string) =>
+      t
+        .split('\n')
+        .map((l) =>
+          l
+            .trim()
+            .replace(/\s*\|\s*/g, '|')
+            .replace(/\|-+/g, '|-'),
+        )
+        .filter(Boolean);
+    expect(doc.indexOf(DOC_BEGIN)).toBeGreaterThan(0);
+    expect(norm(block)).toEqual(norm(requirementsMarkdown(rows)));
   });
 });
