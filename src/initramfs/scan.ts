@@ -1,6 +1,7 @@
 // Why: before building, tell the user what the bootkit initramfs holds (archive layout, kernel
 // command line snippets, provisioning units, installer tools) by streaming it once: nothing
-// is written to disk and rootfs.tar.gz is only gunzipped and its tar headers read.
+// is written to disk; rootfs.tar.gz is gunzipped, its tar headers read, and only executables,
+// libraries and a few small files held in memory one at a time (the requirements check).
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { BootkitContents, checkRequirements, type MissingRequirement } from '../bootkit/requirements.js';
