@@ -10,4 +10,7 @@ const text = readFileSync(doc, 'utf8');
 const a = text.indexOf(DOC_BEGIN);
 const b = text.indexOf(DOC_END);
 if (a < 0 || b < a) throw new Error(`${doc}: the generated-block markers are missing`);
-writeFileSync(doc, `${text.slice(0, a + DOC_BEGIN.length)}\n${requirementsMarkdown(loadRequirements())}${text.slice(b)}`);
+writeFileSync(
+  doc,
+  `${text.slice(0, a + DOC_BEGIN.length)}\n${requirementsMarkdown(loadRequirements())}${text.slice(b)}`,
+);
