@@ -38,7 +38,7 @@ export async function loadForBuild(file: string, flags: BuildFlags, out: Pick<Ou
 
 /** Throws MissingToolError naming every missing build tool and the packages to install. */
 export async function requireBuildTools(): Promise<void> {
-  const missing = (await checkHostTools(['build'])).filter((t) => !t.present);
+  const missing = (await checkHostTools(['build'])).filter((t) => !t.present && !t.optional);
   if (missing.length === 0) return;
   const names = missing.map((t) => t.name).join(', ');
   throw new MissingToolError(names, [...new Set(missing.map((t) => t.debianPackage))].sort().join(' '));

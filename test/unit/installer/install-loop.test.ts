@@ -12,7 +12,7 @@ const sh = (cmd: string, ...args: string[]): string =>
 const hasTool = (t: string): boolean => spawnSync('bash', ['--norc', '-c', `command -v ${t}`]).status === 0;
 const canRun =
   process.getuid?.() === 0 &&
-  ['losetup', 'partx', 'sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'debugfs', 'useradd'].every(hasTool);
+  ['losetup', 'partx', 'sfdisk', 'mkfs.ext4', 'mkfs.fat', 'debugfs', 'useradd'].every(hasTool);
 
 let tmp: ReturnType<typeof tempDir>;
 const loops: string[] = [];
