@@ -59,7 +59,9 @@ async function writeWithCli(device: string, source = iso): Promise<string[]> {
   };
   const program = new Command('make-iso').exitOverride();
   register(program, cli);
-  await program.parseAsync(['write', source, device, '--yes', '--force', '--data-partition'], { from: 'user' });
+  await program.parseAsync(['write', source, device, '--yes', '--allow-internal-disk', '--data-partition'], {
+    from: 'user',
+  });
   return lines;
 }
 

@@ -253,7 +253,7 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
 
   it('refuses without --yes when stdin is not a terminal', async () => {
     const { dev } = makeLoop(64 * MiB);
-    const msg = refusalOf(await cliWrite([iso, dev, '--force']));
+    const msg = refusalOf(await cliWrite([iso, dev, '--allow-internal-disk']));
     expect(msg).toContain('stdin is not a terminal');
     expect(msg).toContain('add --yes');
   });
@@ -261,7 +261,7 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
   it('writes through the CLI after the typed confirmation', async () => {
     const { dev, file } = makeLoop(64 * MiB);
     const asked: string[] = [];
-    const r = await cliWrite([iso, dev, '--force'], {
+    const r = await cliWrite([iso, dev, '--allow-internal-disk'], {
       canPrompt: () => true,
       confirmTyped: async (q, expected) => {
         asked.push(q);
@@ -277,18 +277,23 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
 
   it('refuses when the confirmation does not match', async () => {
     const { dev } = makeLoop(64 * MiB);
-    const r = await cliWrite([iso, dev, '--force'], { canPrompt: () => true, confirmTyped: async () => false });
+    const r = await cliWrite([iso, dev, '--allow-internal-disk'], {
+      canPrompt: () => true,
+      confirmTyped: async () => false,
+    });
     expect(refusalOf(r)).toContain('nothing was written');
   });
 
-  it('refuses a loop device (non-removable) without --force', async () => {
+  it('refuses a loop device (non-removable) without --allow-internal-disk, even with --force', async () => {
     const { dev } = makeLoop(64 * MiB);
-    expect(refusalOf(await cliWrite([iso, dev, '--yes']))).toMatch(/not a removable or USB drive; add --force/);
+    const want = /not a removable or USB drive; add --allow-internal-disk/;
+    expect(refusalOf(await cliWrite([iso, dev, '--yes']))).toMatch(want);
+    expect(refusalOf(await cliWrite([iso, dev, '--yes', '--force']))).toMatch(want);
   });
 
   it('refuses a partition, naming its drive', async () => {
     const { dev } = makeLoop(64 * MiB, { partition: true });
-    const msg = refusalOf(await cliWrite([iso, `${dev}p1`, '--yes', '--force']));
+    const msg = refusalOf(await cliWrite([iso, `${dev}p1`, '--yes', '--allow-internal-disk']));
     expect(msg).toContain(`${dev}p1 is a partition of ${dev}; write to the whole drive ${dev}`);
   });
 
@@ -298,9 +303,9 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
     const mnt = mkdtempSync(join(work, 'mnt-'));
     sh('mount', [`${dev}p1`, mnt]);
     mounts.push(mnt);
-    const msg = refusalOf(await cliWrite([iso, dev, '--yes', '--force']));
+    const msg = refusalOf(await cliWrite([iso, dev, '--yes', '--allow-internal-disk']));
     expect(msg).toContain(`has mounted partitions (${dev}p1 on ${mnt}); unmount them, or add --unmount`);
-    const r = await cliWrite([iso, dev, '--yes', '--force', '--unmount']);
+    const r = await cliWrite([iso, dev, '--yes', '--allow-internal-disk', '--unmount']);
     expect(r.error).toBeUndefined();
     expect(r.lines.join('\n')).toContain(`unmounted ${mnt}`);
     // what is on it now, probed with blkid where udev does not fill lsblk's FSTYPE/LABEL
@@ -310,7 +315,9 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
 
   it('refuses a drive smaller than the ISO', async () => {
     const { dev } = makeLoop(2 * MiB);
-    expect(refusalOf(await cliWrite([iso, dev, '--yes', '--force']))).toContain(`${dev} is too small: 2.0 MiB`);
+    expect(refusalOf(await cliWrite([iso, dev, '--yes', '--allow-internal-disk']))).toContain(
+      `${dev} is too small: 2.0 MiB`,
+    );
   });
 
   it('refuses a character device and a directory', async () => {
@@ -327,7 +334,7 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
   it('refuses the disk holding / (checked only: no write is attempted)', async () => {
     const src = await inspectSource(iso);
     const t = await inspectTarget('/dev/vda', src);
-    const refusals = checkTarget(t, src, { force: true, unmount: true });
+    const refusals = checkTarget(t, src, { force: true, allowInternalDisk: true, unmount: true });
     expect(refusals.map((r) => r.code)).toContain('system');
     expect(refusals.find((r) => r.code === 'system')?.message).toMatch(
       /system drive \(.*holds \/.*\); make-iso never writes to it/,
@@ -348,7 +355,7 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
   it('--data-partition adds a FAT partition labelled MAKEISO-LOG after the ISO and leaves the ISO bytes intact', async () => {
     const { dev, file } = makeLoop(64 * MiB);
     const hybridSize = statSync(hybridIso).size;
-    const r = await cliWrite([hybridIso, dev, '--yes', '--force', '--data-partition']);
+    const r = await cliWrite([hybridIso, dev, '--yes', '--allow-internal-disk', '--data-partition']);
     expect(r.error).toBeUndefined();
     expect(r.lines.join('\n')).toMatch(/added a [\d.]+ MiB FAT partition "MAKEISO-LOG" at 20\.0 MiB/);
     const table = JSON.parse(sh('sfdisk', ['--json', file])) as {
@@ -372,7 +379,7 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
     );
     expect(() => statSync(out)).toThrow();
     const { dev } = makeLoop(64 * MiB);
-    expect(refusalOf(await cliWrite([iso, dev, '--yes', '--force', '--data-partition']))).toMatch(
+    expect(refusalOf(await cliWrite([iso, dev, '--yes', '--allow-internal-disk', '--data-partition']))).toMatch(
       /has no partition table \(not a hybrid ISO\)/,
     );
   });
