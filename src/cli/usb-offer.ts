@@ -1,6 +1,7 @@
 // Why: the wizard's "write it to a USB stick now?" after a build: lists removable drives and
 // runs the same checks, confirmation and verified write as `make-iso write`.
-import { formatBytes, listDrives, type Drive } from '../usb/drives.js';
+import { formatBytes } from '../io/size.js';
+import { listDrives, type Drive } from '../usb/drives.js';
 import type { Cli } from './context.js';
 import { runWrite } from './commands/write.js';
 

@@ -2,7 +2,7 @@
 // installer can leave its log on the stick; the placement is pure and tested, the rest is sfdisk.
 import { UserError } from '../errors.js';
 import { run } from '../exec.js';
-import { formatBytes } from './drives.js';
+import { formatBytes } from '../io/size.js';
 import { LOG_PARTITION_LABEL } from '../facts.js';
 
 /** The contract with installer-scripts/: the installer copies its log to the filesystem with this label. */

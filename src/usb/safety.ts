@@ -1,6 +1,7 @@
 // Why: the rules that stop `make-iso write` from destroying the wrong disk, as pure functions
 // over gathered facts, so every refusal is unit-tested without touching a real device.
-import { descendants, formatBytes, isSystemMount, type BlockNode, type Drive } from './drives.js';
+import { formatBytes } from '../io/size.js';
+import { descendants, isSystemMount, type BlockNode, type Drive } from './drives.js';
 
 export type TargetKind = 'block' | 'file' | 'missing' | 'directory' | 'char' | 'other';
 

@@ -14,7 +14,7 @@ import {
   planDataPartition,
   readPartitionTable,
 } from '../../usb/data-partition.js';
-import { formatBytes } from '../../usb/drives.js';
+import { formatBytes } from '../../io/size.js';
 import { checkTarget, mountsToUnmount, type Refusal, type TargetFacts } from '../../usb/safety.js';
 import { inspectSource, inspectTarget } from '../../usb/target.js';
 import { writeImage } from '../../usb/write.js';
