@@ -109,7 +109,7 @@ media_release() {
 # partition on one of the media disks is used, never one on a target candidate. Best effort: a
 # problem here is logged and never fails the install.
 media_copy_log() {
-  local logfile=$1 line dev='' dir=/run/make-iso/logpart name
+  local logfile=$1 line dev='' dir=${MI_RUN_DIR:-/run/make-iso}/logpart name
   [[ -n $MEDIA_DISKS && -r $logfile ]] || return 0
   while IFS= read -r line; do
     disks_parse_pairs "$line"
