@@ -4,8 +4,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { shellAssignments, type ShellValue } from '../../../src/render/shell.js';
-import { HASH, KEY, validEnv } from './install-env.js';
-import { runInstaller, tempDir } from './run-bash.js';
+import { HASH, KEY, validEnv } from '../../unit/installer/install-env.js';
+import { runInstaller, tempDir } from '../../unit/installer/run-bash.js';
 
 const sh = (cmd: string, ...args: string[]): string =>
   execFileSync('bash', ['--norc', '-c', cmd, '_', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { projectRoot } from '../../../src/version.js';
-import { ED25519, HASH } from '../answers/helpers.js';
+import { ED25519, HASH } from '../../unit/answers/helpers.js';
 
 const MAIN = join(projectRoot, 'dist/cli/main.js');
 
