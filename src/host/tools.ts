@@ -1,6 +1,6 @@
 // Why: one table of every host tool make-iso uses, which Debian package provides it, and
 // why. The table lives in data/host-tools.tsv, shared with scripts/setup.sh (which installs
-// its packages); `make-iso doctor`, MissingToolError and the README table all read it here.
+// its packages); `make-iso doctor`, MissingToolError and the docs/setup.md table all read it here.
 import { readFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -54,7 +54,7 @@ export function parseToolUses(list: string): { uses: ToolUse[]; unknown: string[
   return { uses: words.filter(isUse), unknown: words.filter((w) => !isUse(w)) };
 }
 
-/** The README's package table: one row per Debian package, with its tools and what for. */
+/** The package table of docs/setup.md: one row per Debian package, with its tools and what for. */
 export function hostPackagesMarkdown(tools: readonly HostTool[] = HOST_TOOLS): string {
   const byPackage = new Map<string, HostTool[]>();
   for (const t of tools) byPackage.set(t.debianPackage, [...(byPackage.get(t.debianPackage) ?? []), t]);

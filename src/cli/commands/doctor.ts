@@ -10,7 +10,7 @@ export function register(program: Command, cli: Cli): void {
     .description('check that every host tool make-iso needs is installed, and say which package to install')
     .option('--for <uses>', `comma-separated subset of: ${TOOL_USES.join(',')}`, TOOL_USES.join(','))
     .option('--json', 'print the result as JSON')
-    .option('--markdown', "print the host package table (README's) from data/host-tools.tsv, and check nothing")
+    .option('--markdown', "print the host package table (docs/setup.md's) from data/host-tools.tsv, and check nothing")
     .action(async (opts: { for: string; json?: boolean; markdown?: boolean }) => {
       if (opts.markdown) {
         cli.out(hostPackagesMarkdown());

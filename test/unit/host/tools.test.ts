@@ -1,6 +1,6 @@
 // Why: data/host-tools.tsv is the one list of host tools. These tests fail when the code runs a
 // tool the list lacks (it listed mformat while the code ran mmd, and lacked tar), when setup.sh
-// installs from another list, or when the README table is stale.
+// installs from another list, or when the package table in docs/setup.md is stale.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,8 +56,8 @@ test('scripts/setup.sh installs exactly the packages of data/host-tools.tsv', ()
   expect(setup).toMatch(/mapfile -t apt_packages < <\(make_iso_host_packages\)/);
 });
 
-test('the host package table in README.md is current (regenerate: make-iso doctor --markdown)', () => {
-  const text = readFileSync(join(projectRoot, 'README.md'), 'utf8');
+test('the host package table in docs/setup.md is current (regenerate: make-iso doctor --markdown)', () => {
+  const text = readFileSync(join(projectRoot, 'docs/setup.md'), 'utf8');
   const start = '<!-- host-packages:start -->';
   expect(text).toContain(start);
   const table = text.slice(text.indexOf(start) + start.length, text.indexOf('<!-- host-packages:end -->'));
