@@ -1,7 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (fast, no VM) and `e2e` (real fixtures, real xorriso, QEMU boots).
-// QEMU under TCG is slow and CPU bound on 2 cores, so e2e files run one at a time.
+// Three tiers a newcomer can tell apart:
+// - unit: pure and fast; no root, no loop devices, no dist/, no VM (bash on data files is fine).
+// - integration: real tools, root, loop devices, the built CLI (its global setup builds dist/
+//   first and says what a non-root run skips).
+// - e2e (the boot tier): real Debian fixtures, real ISOs booted in QEMU. QEMU under TCG is slow
+//   and CPU bound on 2 cores, so these files run one at a time.
 export default defineConfig({
   test: {
     projects: [
@@ -10,6 +14,16 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          testTimeout: 5 * 60_000,
+          hookTimeout: 10 * 60_000,
+          fileParallelism: false,
+          globalSetup: ['test/helpers/integration-setup.ts'],
         },
       },
       {

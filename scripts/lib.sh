@@ -14,3 +14,12 @@ make_iso_use_node() {
     export PATH="$make_iso_node_dir/bin:$PATH"
   fi
 }
+
+# The Debian packages of every host tool, one per line, in table order, from data/host-tools.tsv
+# (the one list; src/host/tools.ts reads it too). Comment lines start with '#'; the first
+# remaining line is the header.
+make_iso_host_packages() {
+  local lib_dir
+  lib_dir="$(dirname "${BASH_SOURCE[0]}")"
+  awk -F'\t' '/^#/ || NF == 0 { next } !header++ { next } !seen[$2]++ { print $2 }' "$lib_dir/../data/host-tools.tsv"
+}

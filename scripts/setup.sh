@@ -6,18 +6,8 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-# Host packages and why (also in README.md):
-apt_packages=(
-  xorriso            # writes the hybrid ISO
-  mtools dosfstools  # FAT EFI boot image without root
-  grub-common grub-pc-bin grub-efi-amd64-bin  # GRUB loaders for BIOS and UEFI
-  cpio gzip zstd xz-utils pigz tar  # initramfs and rootfs streams
-  util-linux fdisk gdisk parted e2fsprogs lvm2 openssl  # lsblk, sfdisk, partx; test disks, images, LVM; demo hash
-  qemu-system-x86 qemu-utils ovmf  # boot tests (SeaBIOS and OVMF)
-  debootstrap procps  # build the Debian bootkit fixture (dracut runs inside its chroot); pgrep
-  shellcheck tmux time ca-certificates  # lint installer-scripts; wizard tests; measurements
-  kmod  # modprobe: the installer's step-1 preflight runs in the unit tests
-)
+# Host packages: one per tool in data/host-tools.tsv (tool, package, use, why).
+mapfile -t apt_packages < <(make_iso_host_packages)
 
 sudo_cmd=()
 if ((EUID != 0)); then sudo_cmd=(sudo); fi

@@ -40,7 +40,7 @@ export class ValidationError extends MakeIsoError {
   }
 }
 
-/** A host tool (xorriso, mformat, ...) is not installed. */
+/** A host tool (xorriso, mmd, ...) is not installed. */
 export class MissingToolError extends MakeIsoError {
   readonly code = 'E_MISSING_TOOL';
   readonly exitCode = ExitCode.missingTool;

@@ -1,4 +1,4 @@
-// Why: the single door to external tools (xorriso, zstd, mformat, ...). Every call goes
+// Why: the single door to external tools (xorriso, zstd, mmd, ...). Every call goes
 // through execa here so failures become ToolError/MissingToolError with the stderr tail.
 import { execa, type Options, type ResultPromise } from 'execa';
 import { MissingToolError, ToolError } from './errors.js';

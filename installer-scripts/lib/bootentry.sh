@@ -4,7 +4,7 @@
 # captured efibootmgr output); only boot_set_uefi talks to the firmware.
 # shellcheck disable=SC2034 # globals set here are read by installer.sh and the other libraries
 
-BOOT_LABEL=${MI_BOOT_LABEL:-Edge Microvisor Toolkit}
+BOOT_LABEL=${MI_TEST_BOOT_LABEL:-Edge Microvisor Toolkit}
 BOOT_LOADER='\EFI\BOOT\BOOTX64.EFI'
 
 # efi_entries_with_label LABEL: boot numbers (XXXX) whose label is LABEL, from efibootmgr on stdin.

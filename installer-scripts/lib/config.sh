@@ -3,6 +3,8 @@
 # nothing but assignments of known keys before it is sourced; never eval'd) and the kernel
 # command line (makeiso.volid=, makeiso.plan=1, makeiso.debug=1). Pure: no device is touched.
 # shellcheck disable=SC2034 # globals set here are read by installer.sh and the other libraries
+# shellcheck source=installer-scripts/lib/facts.sh
+source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/facts.sh"
 
 CONFIG_SCALARS=(
   MI_VERSION MI_OS_IMAGE MI_OS_IMAGE_SHA256 MI_USER_NAME MI_USER_PASSWORD_HASH MI_HOSTNAME
@@ -113,7 +115,7 @@ config_validate() {
     config_err MI_OS_IMAGE "must be a path relative to the media root without '..' (got '${MI_OS_IMAGE}')"
   [[ $MI_OS_IMAGE_SHA256 =~ ^[0-9a-f]{64}$ ]] || config_err MI_OS_IMAGE_SHA256 "must be 64 lowercase hex digits"
   [[ $MI_USER_NAME =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] || config_err MI_USER_NAME "must be a lowercase user name (got '${MI_USER_NAME}')"
-  [[ $MI_USER_NAME != root ]] || config_err MI_USER_NAME "must not be root"
+  ! fact_in "$MI_USER_NAME" "${FACT_RESERVED_USERS[@]}" || config_err MI_USER_NAME "'${MI_USER_NAME}' is a system account"
   # shellcheck disable=SC2016 # a regex, not an expansion
   local re_hash='^\$6\$(rounds=[0-9]{4,9}\$)?[^$:[:space:]]{1,16}\$[./0-9A-Za-z]{86}$'
   [[ -z $MI_USER_PASSWORD_HASH || $MI_USER_PASSWORD_HASH =~ $re_hash ]] ||
@@ -144,7 +146,7 @@ config_validate() {
   config_int MI_HUGEPAGES "$MI_HUGEPAGES"
   config_enum MI_DISK_MATCH "$MI_DISK_MATCH" any all
   config_enum MI_DISK_PICK "$MI_DISK_PICK" smallest largest
-  for v in "${MI_DISK_TRANSPORT[@]}"; do config_enum MI_DISK_TRANSPORT "$v" nvme sata virtio usb scsi; done
+  for v in "${MI_DISK_TRANSPORT[@]}"; do config_enum MI_DISK_TRANSPORT "$v" "${FACT_DISK_TRANSPORTS[@]}"; done
   config_int MI_DISK_MIN_GIB "$MI_DISK_MIN_GIB" empty-ok
   config_int MI_DISK_MAX_GIB "$MI_DISK_MAX_GIB" empty-ok
   config_enum MI_DISK_ROTATIONAL "$MI_DISK_ROTATIONAL" yes no ''

@@ -7,7 +7,7 @@
 
 CFG_ROOT=''
 CFG_MOUNTED=0
-MI_SYS_CLASS_NET=${MI_SYS_CLASS_NET:-/sys/class/net}
+SYS_CLASS_NET=${MI_TEST_SYS_CLASS_NET:-/sys/class/net}
 
 # cfg_mount_root PART DIR: mount the installed root filesystem read-write at DIR.
 cfg_mount_root() {
@@ -126,7 +126,7 @@ cfg_hostname() {
 cfg_net_pick_interface() {
   local dir name carrier
   local -a ether=()
-  for dir in "$MI_SYS_CLASS_NET"/*; do
+  for dir in "$SYS_CLASS_NET"/*; do
     name=${dir##*/}
     [[ -e $dir/device && $(<"$dir/type") == 1 ]] || continue
     ether+=("$name")
@@ -137,7 +137,7 @@ cfg_net_pick_interface() {
     fi
   done
   if ((${#ether[@]} == 1)); then
-    printf '%s %s\n' "$(<"$MI_SYS_CLASS_NET/${ether[0]}/address")" "${ether[0]}"
+    printf '%s %s\n' "$(<"$SYS_CLASS_NET/${ether[0]}/address")" "${ether[0]}"
     return 0
   fi
   return 1

@@ -9,6 +9,8 @@
 # -b gives sizes in bytes; without -d every partition/holder row carries PKNAME, which tells
 # whether a disk already holds partitions, mounted filesystems or LVM/RAID/crypt devices.
 # shellcheck disable=SC2034 # globals set here are read by installer.sh and the other libraries
+# shellcheck source=installer-scripts/lib/facts.sh
+source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/facts.sh"
 
 DISKS_LSBLK_COLUMNS=NAME,KNAME,PATH,TYPE,PKNAME,SIZE,RM,RO,ROTA,TRAN,SUBSYSTEMS,SERIAL,WWN,MODEL,FSTYPE,MOUNTPOINT
 GIB=1073741824
@@ -278,9 +280,9 @@ disks_rejections() {
   fi
   if disks_have_rules; then
     disks_rules "$k"
-    if [[ ${MI_DISK_MATCH:-all} == all ]] && ((${#RULES_FAILED[@]})); then
+    if [[ ${MI_DISK_MATCH:-$FACT_DISK_MATCH_DEFAULT} == all ]] && ((${#RULES_FAILED[@]})); then
       echo "rules not matched: ${RULES_FAILED[*]}"
-    elif [[ ${MI_DISK_MATCH:-all} == any ]] && ((${#RULES_PASSED[@]} == 0)); then
+    elif [[ ${MI_DISK_MATCH:-$FACT_DISK_MATCH_DEFAULT} == any ]] && ((${#RULES_PASSED[@]} == 0)); then
       echo "no rule matched (${RULES_FAILED[*]})"
     fi
   fi

@@ -7,10 +7,14 @@
 PLAN_MODE=0
 TARGET_DISK=''
 
-# test_seams_in_use: any MI_TEST_* seam is set.
+# test_seams_in_use: any non-empty variable named MI_TEST_* is set (every seam carries that
+# prefix, so a new seam can never escape the guard).
 test_seams_in_use() {
-  [[ -n ${MI_TEST_TARGET:-}${MI_TEST_MEDIA_DIR:-}${MI_TEST_NO_BOOTENTRY:-}${MI_TEST_NO_REBOOT:-} ]] ||
-    [[ -n ${MI_TEST_LSBLK_FILE:-}${MI_TEST_LINKS_FILE:-}${MI_TEST_NO_KERNEL_CHECK:-} ]]
+  local name
+  for name in $(compgen -v MI_TEST_ || true); do
+    [[ -n ${!name:-} ]] && return 0
+  done
+  return 1
 }
 
 # guard_test_target DEV: DEV must be a loop device backed by a regular file (never a real disk).

@@ -2,6 +2,8 @@
 # Finds the install media by its volume label (USB stick, CD or BMC virtual media alike), waits
 # for it with a bounded udev-settle + poll loop instead of fixed sleeps, and mounts it read-only.
 # shellcheck disable=SC2034 # globals set here are read by installer.sh and the other libraries
+# shellcheck source=installer-scripts/lib/facts.sh
+source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/facts.sh"
 
 MEDIA_TIMEOUT=${MI_MEDIA_TIMEOUT:-180}
 MEDIA_DEV=''
@@ -102,35 +104,35 @@ media_release() {
   return 0
 }
 
-# media_copy_log LOGFILE: when the boot stick carries a filesystem labelled MAKEISO-LOG (made by
+# media_copy_log LOGFILE: when the boot stick carries a filesystem labelled $FACT_LOG_LABEL (made by
 # `make-iso write --data-partition`), copy the log there as make-iso-installer-<time>.log. Only a
 # partition on one of the media disks is used, never one on a target candidate. Best effort: a
 # problem here is logged and never fails the install.
 media_copy_log() {
-  local logfile=$1 line dev='' dir=/run/make-iso/logpart name
+  local logfile=$1 line dev='' dir=${MI_RUN_DIR:-/run/make-iso}/logpart name
   [[ -n $MEDIA_DISKS && -r $logfile ]] || return 0
   while IFS= read -r line; do
     disks_parse_pairs "$line"
-    if [[ ${LSB[LABEL]:-} == MAKEISO-LOG && " ${MEDIA_DISKS} " == *" ${LSB[PKNAME]:-} "* ]]; then
+    if [[ ${LSB[LABEL]:-} == "$FACT_LOG_LABEL" && " ${MEDIA_DISKS} " == *" ${LSB[PKNAME]:-} "* ]]; then
       dev=/dev/${LSB[KNAME]}
       break
     fi
   done < <(lsblk -P -o KNAME,PKNAME,LABEL 2>/dev/null || true)
   if [[ -z $dev ]]; then
-    log "no MAKEISO-LOG partition on the media disks (${MEDIA_DISKS}); the log stays in ${logfile}"
+    log "no ${FACT_LOG_LABEL} partition on the media disks (${MEDIA_DISKS}); the log stays in ${logfile}"
     return 0
   fi
   name="make-iso-installer-$(date -u +%Y%m%dT%H%M%SZ).log"
   mkdir -p -- "$dir" || return 0
   if mount -o rw -- "$dev" "$dir" 2>/dev/null; then
     if cp -- "$logfile" "$dir/$name" 2>/dev/null && sync; then
-      info "log copied to ${dev} (MAKEISO-LOG) as ${name}"
+      info "log copied to ${dev} (${FACT_LOG_LABEL}) as ${name}"
     else
-      info "could not copy the log to ${dev} (MAKEISO-LOG)"
+      info "could not copy the log to ${dev} (${FACT_LOG_LABEL})"
     fi
     umount -- "$dir" 2>/dev/null || umount -l -- "$dir" 2>/dev/null || true
   else
-    info "could not mount the MAKEISO-LOG partition ${dev}"
+    info "could not mount the ${FACT_LOG_LABEL} partition ${dev}"
   fi
   return 0
 }

@@ -5,25 +5,12 @@ import { isIP } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { sha256File, siblingSha256 } from '../io/hash.js';
 import type { Answers } from './schema.js';
+import { RESERVED_USERS } from '../facts.js';
 
 export interface RuleResult {
   errors: string[];
   warnings: string[];
 }
-
-/** User names that belong to the system; creating them would clash with the OS image. */
-const RESERVED_USERS = new Set([
-  'root',
-  'daemon',
-  'bin',
-  'sys',
-  'sync',
-  'nobody',
-  'systemd-network',
-  'systemd-resolve',
-  'messagebus',
-  'sshd',
-]);
 
 function ipv4ToInt(ip: string): number {
   return ip.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);

@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_MASKED_UNITS } from '../rootfs/change.js';
+import { DISK_MATCHES, DISK_MATCH_DEFAULT, DISK_TRANSPORTS } from '../facts.js';
 
 // ---- reusable field schemas (the wizard validates each prompt with these) ----
 
@@ -117,7 +118,7 @@ export const tmpfsSize = z
 export const DEFAULT_MASKED_SERVICES: readonly string[] = DEFAULT_MASKED_UNITS.map((u) => u.replace(/\.service$/, ''));
 
 export const SERIAL_SPEEDS = [9600, 19200, 38400, 57600, 115200] as const;
-export const DISK_TRANSPORTS = ['nvme', 'sata', 'virtio', 'usb', 'scsi'] as const;
+export { DISK_TRANSPORTS };
 
 // ---- groups ----
 
@@ -212,8 +213,8 @@ const ntp = z
 const disk = z
   .strictObject({
     match: z
-      .enum(['any', 'all'])
-      .default('any')
+      .enum(DISK_MATCHES)
+      .default(DISK_MATCH_DEFAULT)
       .describe('a disk qualifies when `any` or `all` of the given rules match'),
     byId: z.array(globPattern).default([]).describe('globs on /dev/disk/by-id names, e.g. `nvme-Samsung*`'),
     byPath: z
@@ -226,7 +227,7 @@ const disk = z
     transport: z
       .array(z.enum(DISK_TRANSPORTS))
       .default([])
-      .describe('allowed transports: nvme, sata, virtio, usb, scsi'),
+      .describe(`allowed transports: ${DISK_TRANSPORTS.join(', ')}`),
     minGiB: z.number().int().positive().optional().describe('smallest acceptable disk size in GiB'),
     maxGiB: z.number().int().positive().optional().describe('largest acceptable disk size in GiB'),
     rotational: z.boolean().optional().describe('true: only spinning disks; false: only SSDs; unset: either'),

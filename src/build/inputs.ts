@@ -45,7 +45,7 @@ async function readAndScanBootkit(
   progress: ProgressSink,
   signal: AbortSignal,
 ): Promise<{ bootkit: Bootkit; scan: BootkitInitramfsScan }> {
-  const mask = (req.maskServices ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
+  const mask = (req.maskedUnits ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
   const bootkit = await inContext('reading the bootkit', () => readBootkit(req.bootkit, workDir, req.bootkitSha256));
   progress({
     step: 'read-bootkit',

@@ -41,7 +41,7 @@ export interface BuildRequest {
   /** Serial console for GRUB and the kernel; default ttyS0 at 115200; null: screen only. */
   console?: { port: string; speed: number } | null;
   tmpfsSize?: string;
-  maskServices?: string[];
+  maskedUnits?: string[];
   userAppsDir?: string;
   mode?: 'overlay' | 'rewrite';
   /** Timestamp for every file in the ISO; default: the kernel's modification time. */
@@ -176,7 +176,7 @@ function grubConfig(req: BuildRequest, facts: BuildFacts, args: string[], versio
 /** Everything the build will do, from the request and the facts read from the inputs (pure). */
 export function planBuild(req: BuildRequest, facts: BuildFacts, paths: BuildPaths): BuildPlan {
   const version = facts.version;
-  const mask = (req.maskServices ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
+  const mask = (req.maskedUnits ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
   const config = installerConfig(req, facts.os, version);
   const change = rootfsChange(config, mask, facts.installerScripts, version);
   const epoch = req.sourceDateEpoch ?? facts.kernel.mtime;

@@ -9,7 +9,8 @@ import { InterruptedError, MissingToolError, UserError, ValidationError } from '
 import { checkHostTools } from '../host/tools.js';
 import type { ProgressSink } from '../progress.js';
 import { answersDigest, redactAnswers } from '../render/installer-config.js';
-import { formatSize, type Output } from './output.js';
+import { formatBytes } from '../io/size.js';
+import type { Output } from './output.js';
 
 export interface BuildFlags {
   output?: string;
@@ -38,7 +39,7 @@ export async function loadForBuild(file: string, flags: BuildFlags, out: Pick<Ou
 
 /** Throws MissingToolError naming every missing build tool and the packages to install. */
 export async function requireBuildTools(): Promise<void> {
-  const missing = (await checkHostTools(['build'])).filter((t) => !t.present);
+  const missing = (await checkHostTools(['build'])).filter((t) => !t.present && !t.optional);
   if (missing.length === 0) return;
   const names = missing.map((t) => t.name).join(', ');
   throw new MissingToolError(names, [...new Set(missing.map((t) => t.debianPackage))].sort().join(' '));
@@ -77,7 +78,7 @@ export async function buildRequestFor(
     kernelArgs: a.kernelArgs,
     console: a.console ? { port: a.console.port, speed: a.console.speed } : null,
     tmpfsSize: a.tmpfsSize,
-    maskServices: a.provisioningServices.map(normalizeUnitName),
+    maskedUnits: a.provisioningServices.map(normalizeUnitName),
     ...(a.userAppsDir ? { userAppsDir: a.userAppsDir } : {}),
     mode: a.mode,
     ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
@@ -111,7 +112,7 @@ export function reportBuild(result: BuildResult, out: Output): void {
   out.result({ ok: true, ...result }, [
     `built ${result.output}`,
     `  volume id: ${result.volid}`,
-    `  size:      ${formatSize(result.size)}`,
+    `  size:      ${formatBytes(result.size)}`,
     `  sha256:    ${result.sha256}`,
     `  took:      ${result.seconds.toFixed(1)} s`,
     `next: make-iso write ${result.output} /dev/sdX   (make-iso drives lists candidates)`,

@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // Why: the CLI entry point: builds the command tree, and is the one place that catches
 // errors, maps them to exit codes and calls process.exit.
-import { Command, CommanderError } from 'commander';
-import { commands } from './commands/index.js';
+import { CommanderError } from 'commander';
 import { MakeIsoError, ExitCode, ValidationError } from '../errors.js';
-import { version } from '../version.js';
+import { createProgram } from './program.js';
 import type { Cli } from './context.js';
 import { processOutput } from './output.js';
 
@@ -20,15 +19,7 @@ export async function main(argv: string[]): Promise<number> {
     progress: (e) => processOutput().progress(e),
     isTTY: Boolean(process.stdout.isTTY && process.stdin.isTTY),
   };
-  const program = new Command('make-iso')
-    .description(
-      'Turn an Edge Microvisor Bootkit release into a bootable hybrid installer ISO for an ' +
-        'Edge Microvisor Toolkit Standalone Node, and write it to USB media.',
-    )
-    .version(version, '-V, --version', 'print the make-iso version')
-    .showSuggestionAfterError(true)
-    .exitOverride();
-  for (const register of commands) register(program, cli);
+  const program = createProgram(cli);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -1,5 +1,6 @@
 // Why: the one place that draws library progress: a live line on a terminal, plain lines in logs
 // (or with --quiet/--verbose), JSON-lines events with --json; colour only when NO_COLOR is unset.
+import { formatBytes } from '../io/size.js';
 import type { ProgressEvent, ProgressSink } from '../progress.js';
 
 export type OutputMode = 'live' | 'plain' | 'quiet' | 'verbose' | 'json';
@@ -52,17 +53,6 @@ export function colorEnabled(io: Pick<OutputEnv, 'err' | 'env'>): boolean {
   return Boolean(io.err.isTTY) && io.env.TERM !== 'dumb';
 }
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-export function formatSize(n: number): string {
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${UNITS[u]}`;
-}
-
 function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   const s = ms / 1000;
@@ -74,7 +64,7 @@ function formatDuration(ms: number): string {
 export function bar(done: number, total: number, width = 24): string {
   const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
   const filled = Math.round(frac * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(frac * 100)).padStart(3)}%  ${formatSize(done)} / ${formatSize(total)}`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(frac * 100)).padStart(3)}%  ${formatBytes(done)} / ${formatBytes(total)}`;
 }
 
 export interface Output {
@@ -136,7 +126,7 @@ export function createOutput(flags: OutputFlags, io: OutputEnv): Output {
         lastDraw = now();
         const width = Math.max(20, (io.err.columns ?? 80) - 1);
         const barWidth = Math.max(8, Math.min(24, Math.floor(width / 5)));
-        const detail = e.total ? bar(e.done ?? 0, e.total, barWidth) : e.done !== undefined ? formatSize(e.done) : '';
+        const detail = e.total ? bar(e.done ?? 0, e.total, barWidth) : e.done !== undefined ? formatBytes(e.done) : '';
         // one terminal line, never wrapped (a wrapped line cannot be redrawn with \r): shorten the text
         const room = width - 2 - detail.length - 2;
         let msg = e.message ?? e.step;
@@ -167,7 +157,7 @@ export function createOutput(flags: OutputFlags, io: OutputEnv): Output {
       const pct = Math.floor(((e.done ?? 0) / e.total) * 10) * 10;
       if ((lastPlainPct.get(e.step) ?? -1) >= pct) return;
       lastPlainPct.set(e.step, pct);
-      write(`${e.step}: ${pct}% (${formatSize(e.done ?? 0)} of ${formatSize(e.total)})`);
+      write(`${e.step}: ${pct}% (${formatBytes(e.done ?? 0)} of ${formatBytes(e.total)})`);
       return;
     }
     if (e.kind === 'end') {

@@ -1,6 +1,7 @@
 // Why: the wizard's "write it to a USB stick now?" after a build: lists removable drives and
 // runs the same checks, confirmation and verified write as `make-iso write`.
-import { formatBytes, listDrives, type Drive } from '../usb/drives.js';
+import { formatBytes } from '../io/size.js';
+import { listDrives, selectDrives, type Drive } from '../usb/drives.js';
 import type { Cli } from './context.js';
 import { runWrite } from './commands/write.js';
 
@@ -19,16 +20,17 @@ export function driveChoiceName(d: Drive): string {
 }
 
 /**
- * Returns the wizard's `afterBuild` hook. Only removable/USB, non-system drives are offered;
+ * Returns the wizard's `afterBuild` hook. Only removable/USB, non-system drives are offered (the
+ * offer applies that rule itself to whatever `list` returns);
  * the user still types the device name, exactly as with `make-iso write`.
  */
 export function usbWriteOffer(
   cli: Cli,
-  list: () => Promise<Drive[]> = () => listDrives(),
+  list: () => Promise<Drive[]> = () => listDrives({ all: true }),
 ): (isoPath: string, prompts: OfferPrompts) => Promise<void> {
   return async (isoPath, prompts) => {
     if (!(await prompts.confirm('Write the ISO to a USB drive now?', { default: false }))) return;
-    const drives = await list();
+    const drives = selectDrives(await list(), false);
     if (drives.length === 0) {
       cli.err(`no removable or USB drives found; plug one in and run: make-iso write ${isoPath} /dev/sdX`);
       return;

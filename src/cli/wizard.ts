@@ -27,6 +27,7 @@ import { summaryLines } from '../answers/summary.js';
 import { answersToYaml } from '../answers/template.js';
 import { writeAnswersFile } from '../answers/write.js';
 import { ValidationError } from '../errors.js';
+import { RESERVED_USERS } from '../facts.js';
 import type { Output } from './output.js';
 import type { Prompts, Validate } from './prompts.js';
 
@@ -43,8 +44,6 @@ export interface WizardDeps {
    */
   afterBuild?: (isoPath: string, prompts: Prompts) => Promise<void>;
 }
-
-const RESERVED = new Set(['root', 'daemon', 'bin', 'sys', 'sync', 'nobody', 'sshd', 'messagebus']);
 
 function splitList(v: string): string[] {
   return v
@@ -157,7 +156,8 @@ export async function runWizard(d: WizardDeps): Promise<void> {
   const name = (
     await p.text('User to create on the node:', {
       default: 'edge',
-      validate: (v) => (RESERVED.has(v.trim()) ? `"${v.trim()}" is a system account` : checkField(userName, v.trim())),
+      validate: (v) =>
+        RESERVED_USERS.has(v.trim()) ? `"${v.trim()}" is a system account` : checkField(userName, v.trim()),
     })
   ).trim();
   let passwordHash: string | undefined;

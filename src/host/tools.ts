@@ -1,80 +1,73 @@
 // Why: one table of every host tool make-iso uses, which Debian package provides it, and
-// why; `make-iso doctor`, MissingToolError and the README all read from here.
+// why. The table lives in data/host-tools.tsv, shared with scripts/setup.sh (which installs
+// its packages); `make-iso doctor`, MissingToolError and the docs/setup.md table all read it here.
+import { readFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { projectRoot } from '../version.js';
 
-export type ToolUse = 'build' | 'usb' | 'test';
+export const TOOL_USES = ['build', 'usb', 'test'] as const;
+export type ToolUse = (typeof TOOL_USES)[number];
 
-export interface HostTool {
+const hostToolSchema = z.strictObject({
   /** Executable name on PATH, or an absolute file path for data files. */
-  name: string;
-  debianPackage: string;
-  why: string;
-  use: ToolUse;
+  name: z.string().min(1),
+  debianPackage: z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/),
+  use: z.enum(TOOL_USES),
+  /** optional: make-iso works without it (slower, or fewer formats). */
+  optional: z.boolean(),
+  why: z.string().min(1),
+});
+export type HostTool = z.infer<typeof hostToolSchema>;
+
+export const HOST_TOOLS_FILE = join(projectRoot, 'data', 'host-tools.tsv');
+
+/** Parses host-tools.tsv: '#' comment lines, then a header, then tool/package/use/need/why rows. */
+export function parseHostTools(text: string): HostTool[] {
+  const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  const [header, ...rows] = lines;
+  if (header !== 'tool\tpackage\tuse\tneed\twhy') throw new Error(`host-tools.tsv: unexpected header "${header}"`);
+  return rows.map((line, i) => {
+    const [name, debianPackage, use, need, why, ...extra] = line.split('\t');
+    if (extra.length > 0 || (need !== 'required' && need !== 'optional')) {
+      throw new Error(`host-tools.tsv row ${i + 1}: want 5 tab-separated fields with need required|optional`);
+    }
+    return hostToolSchema.parse({ name, debianPackage, use, optional: need === 'optional', why });
+  });
 }
 
-export const HOST_TOOLS: readonly HostTool[] = [
-  { name: 'xorriso', debianPackage: 'xorriso', why: 'writes the hybrid ISO 9660 image', use: 'build' },
-  { name: 'mformat', debianPackage: 'mtools', why: 'creates the FAT EFI boot image without root', use: 'build' },
-  { name: 'mcopy', debianPackage: 'mtools', why: 'copies GRUB into the FAT EFI boot image', use: 'build' },
-  { name: 'grub-mkimage', debianPackage: 'grub-common', why: 'builds the BIOS and UEFI GRUB loaders', use: 'build' },
-  {
-    name: '/usr/lib/grub/i386-pc/boot_hybrid.img',
-    debianPackage: 'grub-pc-bin',
-    why: 'GRUB BIOS modules and the isohybrid MBR',
-    use: 'build',
-  },
-  {
-    name: '/usr/lib/grub/x86_64-efi/kernel.img',
-    debianPackage: 'grub-efi-amd64-bin',
-    why: 'GRUB UEFI modules',
-    use: 'build',
-  },
-  { name: 'gzip', debianPackage: 'gzip', why: 'gzip streams (initramfs, rootfs.tar.gz)', use: 'build' },
-  { name: 'zstd', debianPackage: 'zstd', why: 'zstd-compressed initramfs archives', use: 'build' },
-  { name: 'xz', debianPackage: 'xz-utils', why: 'xz-compressed initramfs archives', use: 'build' },
-  { name: 'lsblk', debianPackage: 'util-linux', why: 'lists drives for `make-iso drives` and `write`', use: 'usb' },
-  {
-    name: 'findmnt',
-    debianPackage: 'util-linux',
-    why: 'finds system mounts so system drives are never written',
-    use: 'usb',
-  },
-  { name: 'blkid', debianPackage: 'util-linux', why: 'shows what is on a drive before it is overwritten', use: 'usb' },
-  { name: 'blockdev', debianPackage: 'util-linux', why: 'flushes and re-reads a written drive', use: 'usb' },
-  { name: 'umount', debianPackage: 'mount', why: '`write --unmount`', use: 'usb' },
-  { name: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', why: 'boots ISOs in the test suite', use: 'test' },
-  { name: '/usr/share/OVMF/OVMF_CODE_4M.fd', debianPackage: 'ovmf', why: 'UEFI firmware for QEMU tests', use: 'test' },
-  { name: 'cpio', debianPackage: 'cpio', why: 'reference cpio for round-trip tests and fixtures', use: 'test' },
-  { name: 'debootstrap', debianPackage: 'debootstrap', why: 'builds the Debian bootkit fixture', use: 'test' },
-  { name: 'mkfs.ext4', debianPackage: 'e2fsprogs', why: 'builds the OS image fixture', use: 'test' },
-  { name: 'debugfs', debianPackage: 'e2fsprogs', why: 'reads installed ext4 filesystems in tests', use: 'test' },
-  {
-    name: 'sfdisk',
-    debianPackage: 'fdisk',
-    why: '`write --data-partition`; partitions the OS image fixture',
-    use: 'usb',
-  },
-  {
-    name: 'mkfs.vfat',
-    debianPackage: 'dosfstools',
-    why: 'the FAT EFI boot image; `write --data-partition`',
-    use: 'build',
-  },
-  { name: 'shellcheck', debianPackage: 'shellcheck', why: 'lints installer-scripts/', use: 'test' },
-  {
-    name: 'modprobe',
-    debianPackage: 'kmod',
-    why: "the installer's step-1 preflight when the unit tests run it",
-    use: 'test',
-  },
-];
+export const HOST_TOOLS: readonly HostTool[] = parseHostTools(readFileSync(HOST_TOOLS_FILE, 'utf8'));
 
 /** The Debian package that provides a tool, for error messages. */
 export function packageForTool(name: string): string {
   return HOST_TOOLS.find((t) => t.name === name || t.name.endsWith(`/${name}`))?.debianPackage ?? name;
 }
 
-export interface ToolStatus extends HostTool {
+/** Parses `doctor --for`: a comma-separated list of uses, and the words that are not one. */
+export function parseToolUses(list: string): { uses: ToolUse[]; unknown: string[] } {
+  const words = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const isUse = (w: string): w is ToolUse => (TOOL_USES as readonly string[]).includes(w);
+  return { uses: words.filter(isUse), unknown: words.filter((w) => !isUse(w)) };
+}
+
+/** The package table of docs/setup.md: one row per Debian package, with its tools and what for. */
+export function hostPackagesMarkdown(tools: readonly HostTool[] = HOST_TOOLS): string {
+  const byPackage = new Map<string, HostTool[]>();
+  for (const t of tools) byPackage.set(t.debianPackage, [...(byPackage.get(t.debianPackage) ?? []), t]);
+  const rows = [...byPackage].map(([pkg, ts]) => {
+    const names = ts.map((t) => `\`${t.name.split('/').pop() ?? t.name}\``).join(', ');
+    const why = ts.map((t) => t.why).join('; ');
+    const need = ts.every((t) => t.optional) ? 'optional' : 'required';
+    return `| ${pkg} | ${names} | ${ts[0]?.use ?? ''} | ${need} | ${why.replaceAll('|', '\\|')} |`;
+  });
+  return ['| package | tools | use | need | needed for |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+export interface HostToolStatus extends HostTool {
   present: boolean;
 }
 
@@ -98,7 +91,7 @@ async function isPresent(tool: HostTool): Promise<boolean> {
   return false;
 }
 
-export async function checkHostTools(uses: readonly ToolUse[] = ['build', 'usb', 'test']): Promise<ToolStatus[]> {
+export async function checkHostTools(uses: readonly ToolUse[] = TOOL_USES): Promise<HostToolStatus[]> {
   const wanted = HOST_TOOLS.filter((t) => uses.includes(t.use));
   return Promise.all(wanted.map(async (t) => ({ ...t, present: await isPresent(t) })));
 }

@@ -15,7 +15,7 @@ export async function buildEfiBootImage(loader: string, output: string, epoch: n
   const { size } = await stat(loader);
   await utimes(loader, epoch, epoch);
   await rm(output, { force: true });
-  await run('mkfs.vfat', ['-C', output, String(efiImageSizeKiB(size)), '-n', 'EFIBOOT', '--invariant'], { env });
+  await run('mkfs.fat', ['-C', output, String(efiImageSizeKiB(size)), '-n', 'EFIBOOT', '--invariant'], { env });
   await run('mmd', ['-i', output, '::/EFI', '::/EFI/BOOT'], { env });
   await run('mcopy', ['-m', '-i', output, loader, '::/EFI/BOOT/BOOTX64.EFI'], { env });
 }

@@ -2,12 +2,13 @@
 // installer can leave its log on the stick; the placement is pure and tested, the rest is sfdisk.
 import { UserError } from '../errors.js';
 import { run } from '../exec.js';
-import { formatBytes } from './drives.js';
+import { formatBytes } from '../io/size.js';
+import { LOG_PARTITION_LABEL } from '../facts.js';
 
 /** The contract with installer-scripts/: the installer copies its log to the filesystem with this label. */
 export const DATA_PARTITION = {
   /** FAT volume label (at most 11 characters). */
-  fsLabel: 'MAKEISO-LOG',
+  fsLabel: LOG_PARTITION_LABEL,
   /** GPT partition name. */
   partName: 'make-iso data',
   /** Microsoft basic data: every OS mounts it, so logs can be read anywhere. */

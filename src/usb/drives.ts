@@ -302,15 +302,3 @@ export async function listDrives(opts: { all?: boolean } = {}): Promise<Drive[]>
   const { drives } = await readInventory();
   return selectDrives(drives, opts.all ?? false);
 }
-
-/** Binary size for messages and listings, like lsblk: "14.9 GiB", "512 MiB", "4096 B". */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}

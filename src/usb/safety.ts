@@ -1,6 +1,7 @@
 // Why: the rules that stop `make-iso write` from destroying the wrong disk, as pure functions
 // over gathered facts, so every refusal is unit-tested without touching a real device.
-import { descendants, formatBytes, isSystemMount, type BlockNode, type Drive } from './drives.js';
+import { formatBytes } from '../io/size.js';
+import { descendants, isSystemMount, type BlockNode, type Drive } from './drives.js';
 
 export type TargetKind = 'block' | 'file' | 'missing' | 'directory' | 'char' | 'other';
 
@@ -30,8 +31,10 @@ export interface SourceFacts {
 }
 
 export interface SafetyOptions {
-  /** Allow non-removable, non-USB drives and overwriting a larger existing image file. */
+  /** Allow overwriting the start of a larger existing image file (the output is replaced). */
   force?: boolean;
+  /** Allow a non-removable, non-USB drive: an internal disk or a loop device. */
+  allowInternalDisk?: boolean;
   /** Mounted (non-system) partitions will be unmounted first. */
   unmount?: boolean;
 }
@@ -170,10 +173,10 @@ function checkBlock(t: TargetFacts, src: SourceFacts, opts: SafetyOptions): Refu
       message: `${drive.path} is too small: ${formatBytes(drive.size)}, the ISO needs ${formatBytes(src.size)}`,
     });
   }
-  if (!drive.isRemovable && !opts.force) {
+  if (!drive.isRemovable && !opts.allowInternalDisk) {
     out.push({
       code: 'not-removable',
-      message: `${drive.path} (${describe(drive)}) is not a removable or USB drive; add --force if you really mean to overwrite it`,
+      message: `${drive.path} (${describe(drive)}) is not a removable or USB drive; add --allow-internal-disk if you really mean to overwrite it`,
     });
   }
   return out;
@@ -181,7 +184,7 @@ function checkBlock(t: TargetFacts, src: SourceFacts, opts: SafetyOptions): Refu
 
 /**
  * Every reason not to write the ISO to the target; empty means "safe to ask for confirmation".
- * System drives, partitions, read-only and too-small drives are refused even with --force.
+ * System drives, partitions, read-only and too-small drives are refused whatever the options.
  */
 export function checkTarget(t: TargetFacts, src: SourceFacts, opts: SafetyOptions = {}): Refusal[] {
   switch (t.kind) {

@@ -7,7 +7,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { run } from '../exec.js';
 import { InterruptedError, UserError, VerificationError } from '../errors.js';
 import { silent, type ProgressSink } from '../progress.js';
-import { formatBytes } from './drives.js';
+import { formatBytes } from '../io/size.js';
 import { majMinOf } from './target.js';
 
 /** Direct I/O unit: every O_DIRECT offset and length is a multiple of this (fits 4Kn drives). */

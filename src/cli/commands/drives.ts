@@ -1,7 +1,8 @@
 // Why: `make-iso drives` shows the drives an ISO can be written to (removable/USB by default),
 // so users pick a stick by model and serial instead of guessing /dev/sdX.
 import type { Command } from 'commander';
-import { formatBytes, listDrives, type Drive } from '../../usb/drives.js';
+import { formatBytes } from '../../io/size.js';
+import { listDrives, type Drive } from '../../usb/drives.js';
 import type { Cli } from '../context.js';
 
 function mounted(d: Drive): string {

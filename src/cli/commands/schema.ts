@@ -9,7 +9,7 @@ export function register(program: Command, cli: Cli): void {
     .command('schema')
     .description('print the JSON Schema of the answers file (answers.schema.json is generated with it)')
     .option('-o, --output <file>', 'write it to this file instead of standard output')
-    .option('--markdown', 'print the table of answers keys (as in the README) instead')
+    .option('--markdown', 'print the table of answers keys (as in docs/answers.md) instead')
     .action(async (opts: { output?: string; markdown?: boolean }) => {
       const text = opts.markdown ? `${answersKeyTable()}\n` : answersJsonSchemaText();
       if (opts.output) await writeFile(opts.output, text);

@@ -41,7 +41,7 @@ export function register(program: Command, _cli: Cli): void {
         errors.push(...sums.errors);
         warnings.push(...sums.warnings);
       }
-      const missingTools = opts.tools ? (await checkHostTools(['build'])).filter((t) => !t.present) : [];
+      const missingTools = opts.tools ? (await checkHostTools(['build'])).filter((t) => !t.present && !t.optional) : [];
       for (const w of warnings) out.warn(w);
       if (errors.length > 0) {
         const toolNote = missingTools.map((t) => `host tool ${t.name}: missing; apt-get install ${t.debianPackage}`);

@@ -14,7 +14,7 @@ import {
   planDataPartition,
   readPartitionTable,
 } from '../../usb/data-partition.js';
-import { formatBytes } from '../../usb/drives.js';
+import { formatBytes } from '../../io/size.js';
 import { checkTarget, mountsToUnmount, type Refusal, type TargetFacts } from '../../usb/safety.js';
 import { inspectSource, inspectTarget } from '../../usb/target.js';
 import { writeImage } from '../../usb/write.js';
@@ -25,6 +25,7 @@ export interface WriteCommandOptions {
   yes?: boolean;
   verify: boolean;
   force?: boolean;
+  allowInternalDisk?: boolean;
   unmount?: boolean;
   /** true (rest of the drive) or a size such as "1G". */
   dataPartition?: boolean | string;
@@ -116,7 +117,8 @@ export function register(program: Command, cli: Cli, deps: WriteDeps = defaultDe
     .argument('<device>', 'a whole drive (e.g. /dev/sdb or /dev/disk/by-id/usb-...), or an image file path')
     .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
     .option('--no-verify', 'skip reading the drive back after writing')
-    .option('--force', 'allow a non-removable, non-USB drive, or overwriting the start of a larger image file')
+    .option('--force', 'replace an existing image file that is larger than the ISO (its start is overwritten)')
+    .option('--allow-internal-disk', 'allow a non-removable, non-USB drive: an internal disk or a loop device')
     .option('--unmount', "unmount the drive's mounted partitions first")
     .option(
       '--data-partition [size]',
@@ -168,7 +170,11 @@ export async function runWrite(
   });
   // lsblk and findmnt run only when the target is a block device
   let target = await inspectTarget(device, source);
-  const refusals = checkTarget(target, source, { force: opts.force, unmount: opts.unmount });
+  const refusals = checkTarget(target, source, {
+    force: opts.force,
+    allowInternalDisk: opts.allowInternalDisk,
+    unmount: opts.unmount,
+  });
   if (refusals.length > 0) throw refusalError(device, refusals);
   const wantData = opts.dataPartition === undefined ? undefined : dataSize(opts.dataPartition);
   if (wantData !== undefined) {
@@ -194,7 +200,7 @@ export async function runWrite(
     const done = await unmountAll(target);
     if (done.length > 0) cli.err(`unmounted ${done.join(', ')}`);
     target = await inspectTarget(device, source);
-    const still = checkTarget(target, source, { force: opts.force });
+    const still = checkTarget(target, source, { force: opts.force, allowInternalDisk: opts.allowInternalDisk });
     if (still.length > 0) throw refusalError(device, still);
   }
 

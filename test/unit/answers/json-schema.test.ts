@@ -25,9 +25,9 @@ test('the JSON Schema is strict and described', () => {
   expect(s.properties.user?.additionalProperties).toBe(false);
 });
 
-/** README.md embeds the key table and an example. */
+/** docs/answers.md embeds the key table and an example. */
 function docsWithTable(): Array<[string, string]> {
-  return ['README.md']
+  return ['docs/answers.md']
     .map((f): [string, string] => {
       try {
         return [f, readFileSync(join(projectRoot, f), 'utf8')];

@@ -320,7 +320,7 @@ disk:
       'netwrok: unknown key; did you mean `network`? (line 6)',
       'hugepages: must be at least 0 (line 7)',
       'afterInstall: must be one of: reboot, poweroff, stay (line 8)',
-      'disk.transport[0]: must be one of: nvme, sata, virtio, usb, scsi (line 10)',
+      'disk.transport[0]: must be one of: nvme, sata, virtio, usb, scsi, mmc (line 10)',
       expect.stringMatching(/^osImage\.path: .*missing\.raw\.gz does not exist$/),
     ]),
   );

@@ -2,7 +2,8 @@
 // lines in logs, quiet, verbose, JSON lines; colour only without NO_COLOR.
 import { Writable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { bar, chooseMode, colorEnabled, createOutput, formatSize } from '../../../src/cli/output.js';
+import { bar, chooseMode, colorEnabled, createOutput } from '../../../src/cli/output.js';
+import { formatBytes } from '../../../src/io/size.js';
 import type { ProgressEvent } from '../../../src/progress.js';
 
 class Sink extends Writable {
@@ -111,8 +112,10 @@ describe('modes', () => {
 });
 
 test('helpers', () => {
-  expect(formatSize(512)).toBe('512 B');
-  expect(formatSize(1536 * 1024)).toBe('1.5 MiB');
+  expect(formatBytes(512)).toBe('512 B');
+  expect(formatBytes(1536 * 1024)).toBe('1.5 MiB');
+  expect(formatBytes(512 * 1024 ** 3)).toBe('512 GiB');
+  expect(formatBytes(14.9 * 1024 ** 3)).toBe('14.9 GiB');
   expect(bar(1, 4, 8)).toBe('[##......]  25%  1 B / 4 B');
   expect(colorEnabled({ err: new Sink(true), env: { NO_COLOR: '' } })).toBe(true);
   expect(colorEnabled({ err: new Sink(false), env: { FORCE_COLOR: '1' } })).toBe(true);

@@ -93,7 +93,7 @@ describe('static network without an interface name', () => {
       ['enp2s0', 1, '1', '52:54:00:00:00:02', true],
       ['docker0', 1, '1', '02:42:00:00:00:03', false],
     ]);
-    const r = cfg(STATIC, 'cfg_network', { MI_SYS_CLASS_NET: net });
+    const r = cfg(STATIC, 'cfg_network', { MI_TEST_SYS_CLASS_NET: net });
     expect(r.stderr).toBe('');
     expect(read('etc/systemd/network/10-make-iso-static.network')).toBe(
       '# Written by the make-iso installer.\n[Match]\nMACAddress=52:54:00:00:00:02\n\n[Network]\nAddress=10.0.0.5/24\nGateway=10.0.0.1\nDNS=10.0.0.2\n',
@@ -102,10 +102,10 @@ describe('static network without an interface name', () => {
 
   it('takes the only ethernet interface when none has carrier, and refuses to guess between two', () => {
     const one = sysNet([['enp1s0', 1, '', '52:54:00:00:00:01', true]]);
-    cfg(STATIC, 'cfg_network', { MI_SYS_CLASS_NET: one });
+    cfg(STATIC, 'cfg_network', { MI_TEST_SYS_CLASS_NET: one });
     expect(read('etc/systemd/network/10-make-iso-static.network')).toContain('MACAddress=52:54:00:00:00:01');
     const two = sysNet([['enp2s0', 1, '0', '52:54:00:00:00:02', true]]);
-    const r = cfg(STATIC, 'cfg_network', { MI_SYS_CLASS_NET: two });
+    const r = cfg(STATIC, 'cfg_network', { MI_TEST_SYS_CLASS_NET: two });
     expect(r.stdout).toMatch(/^DIE static network: no interface has carrier and there is more than one/m);
   });
 });

@@ -1,13 +1,7 @@
 // Why: lsblk parsing and drive classification decide which drives users are shown; test them on realistic samples.
 import { describe, expect, it } from 'vitest';
-import {
-  classifyDrives,
-  formatBytes,
-  isSystemMount,
-  parseFindmnt,
-  parseLsblk,
-  selectDrives,
-} from '../../../src/usb/drives.js';
+import { classifyDrives, isSystemMount, parseFindmnt, parseLsblk, selectDrives } from '../../../src/usb/drives.js';
+import { formatBytes } from '../../../src/io/size.js';
 import { drivesTable } from '../../../src/cli/commands/drives.js';
 import { majMinOf, parseBlkid } from '../../../src/usb/target.js';
 import { sample } from './lsblk-samples.js';

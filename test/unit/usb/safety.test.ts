@@ -1,4 +1,4 @@
-// Why: each refusal of `make-iso write` is a pure rule; test every one, and that --force and --unmount only lift the right ones.
+// Why: each refusal of `make-iso write` is a pure rule; test every one, and that --force, --allow-internal-disk and --unmount only lift the right ones.
 import { describe, expect, it } from 'vitest';
 import { checkTarget, mountsToUnmount, type SourceFacts, type TargetFacts } from '../../../src/usb/safety.js';
 import { describeTarget, progressLine } from '../../../src/cli/commands/write.js';
@@ -30,7 +30,7 @@ describe('block device refusals', () => {
 
   it('refuses the drive holding / and /boot even with --force and --unmount', () => {
     const t = blockFacts('laptop-nvme-usb', '/dev/nvme0n1');
-    const r = checkTarget(t, iso, { force: true, unmount: true });
+    const r = checkTarget(t, iso, { force: true, allowInternalDisk: true, unmount: true });
     expect(r.map((x) => x.code)).toEqual(['system']);
     expect(r[0]?.message).toBe(
       '/dev/nvme0n1 is a system drive (holds /, holds /boot, holds /boot/efi, holds swap); make-iso never writes to it',
@@ -38,7 +38,7 @@ describe('block device refusals', () => {
   });
 
   it('refuses the virtio root disk /dev/vda (mounted whole)', () => {
-    expect(codes(blockFacts('vm-virtio', '/dev/vda'), { force: true })).toEqual(['system']);
+    expect(codes(blockFacts('vm-virtio', '/dev/vda'), { force: true, allowInternalDisk: true })).toEqual(['system']);
   });
 
   it('refuses an LVM or dm-crypt device: not a whole drive', () => {
@@ -58,22 +58,24 @@ describe('block device refusals', () => {
 
   it('refuses a drive too small for the ISO, even with --force', () => {
     const t = blockFacts('server-sata', '/dev/sdc');
-    expect(only(t, { force: true }, { size: 40 * GiB })).toBe(
+    expect(only(t, { force: true, allowInternalDisk: true }, { size: 40 * GiB })).toBe(
       '/dev/sdc is too small: 28.9 GiB, the ISO needs 40.0 GiB',
     );
   });
 
-  it('refuses a non-removable, non-USB drive unless --force', () => {
+  it('refuses a non-removable, non-USB drive unless --allow-internal-disk; --force does not lift it', () => {
     const t = blockFacts('vm-virtio', '/dev/vdb');
     expect(only(t)).toBe(
-      '/dev/vdb (0x1af4, 8.0 GiB) is not a removable or USB drive; add --force if you really mean to overwrite it',
+      '/dev/vdb (0x1af4, 8.0 GiB) is not a removable or USB drive; add --allow-internal-disk if you really mean to overwrite it',
     );
-    expect(checkTarget(t, iso, { force: true })).toEqual([]);
+    expect(codes(t, { force: true })).toEqual(['not-removable']);
+    expect(checkTarget(t, iso, { allowInternalDisk: true })).toEqual([]);
   });
 
-  it('treats a loop device as non-removable (tests pass --force)', () => {
+  it('treats a loop device as non-removable (tests pass --allow-internal-disk)', () => {
     expect(codes(blockFacts('vm-virtio', '/dev/loop3'), {}, { size: 1024 })).toEqual(['not-removable']);
-    expect(codes(blockFacts('vm-virtio', '/dev/loop3'), { force: true }, { size: 1024 })).toEqual([]);
+    expect(codes(blockFacts('vm-virtio', '/dev/loop3'), { force: true }, { size: 1024 })).toEqual(['not-removable']);
+    expect(codes(blockFacts('vm-virtio', '/dev/loop3'), { allowInternalDisk: true }, { size: 1024 })).toEqual([]);
   });
 
   it('refuses a read-only drive (write-protect switch)', () => {
@@ -83,7 +85,7 @@ describe('block device refusals', () => {
   });
 
   it('refuses a drive whose partitions hold an active LVM volume, even unmounted', () => {
-    const r = checkTarget(blockFacts('server-sata', '/dev/sdb'), iso, { force: true });
+    const r = checkTarget(blockFacts('server-sata', '/dev/sdb'), iso, { force: true, allowInternalDisk: true });
     expect(r.map((x) => x.code)).toEqual(['in-use']);
     expect(r[0]?.message).toMatch(/is in use by lvm device data-backups; close it first/);
   });
@@ -96,7 +98,7 @@ describe('block device refusals', () => {
 
   it('refuses optical drives and zram', () => {
     expect(only(blockFacts('laptop-nvme-usb', '/dev/sr0'))).toBe('/dev/sr0 is a rom device, not a drive');
-    expect(only(blockFacts('vm-virtio', '/dev/zram0'), { force: true }, { size: 1 })).toBe(
+    expect(only(blockFacts('vm-virtio', '/dev/zram0'), { force: true, allowInternalDisk: true }, { size: 1 })).toBe(
       '/dev/zram0 is a RAM disk, not a drive',
     );
   });

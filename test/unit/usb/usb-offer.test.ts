@@ -27,12 +27,13 @@ function prompts(answers: { confirm: boolean[]; select?: string }, seen: string[
 }
 
 describe('usbWriteOffer', () => {
-  const usb = selectDrives(sample('laptop-nvme-usb').drives, false);
+  // Every drive of the sample, the system NVMe disk included: the offer must filter them itself.
+  const all = sample('laptop-nvme-usb').drives;
 
   it('does nothing when declined', async () => {
     const lines: string[] = [];
     let listed = false;
-    await usbWriteOffer(fakeCli(lines), async () => ((listed = true), usb))('a.iso', prompts({ confirm: [false] }));
+    await usbWriteOffer(fakeCli(lines), async () => ((listed = true), all))('a.iso', prompts({ confirm: [false] }));
     expect(listed).toBe(false);
     expect(lines).toEqual([]);
   });
@@ -43,9 +44,10 @@ describe('usbWriteOffer', () => {
     expect(lines).toEqual(['no removable or USB drives found; plug one in and run: make-iso write out/a.iso /dev/sdX']);
   });
 
-  it('offers only the listed removable drives, plus "none"', async () => {
+  it('offers only the removable, non-system drives, plus "none"', async () => {
+    expect(all.map((d) => d.path)).toEqual(expect.arrayContaining(['/dev/nvme0n1', '/dev/sda']));
     const seen: string[][] = [];
-    await usbWriteOffer(fakeCli([]), async () => usb)('a.iso', prompts({ confirm: [true], select: '' }, seen));
+    await usbWriteOffer(fakeCli([]), async () => all)('a.iso', prompts({ confirm: [true], select: '' }, seen));
     expect(seen[0]).toEqual([
       '/dev/sda  14.5 GiB  Kingston DataTraveler 3.0 (E0D55EA573F1F4B0A9D20C2F), mounted on /media/alice/KINGSTON',
       'none: do not write',

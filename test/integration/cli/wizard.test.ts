@@ -12,7 +12,7 @@ import { InterruptedError } from '../../../src/errors.js';
 import type { Choice, Prompts } from '../../../src/cli/prompts.js';
 import { runWizard } from '../../../src/cli/wizard.js';
 import { projectRoot } from '../../../src/version.js';
-import { ED25519 } from '../answers/helpers.js';
+import { ED25519 } from '../../unit/answers/helpers.js';
 
 type Step = { ask: RegExp; answer: unknown; rejects?: unknown[] };
 

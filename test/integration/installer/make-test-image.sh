@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a tiny OS image like an EMT *.raw.gz (GPT: esp vfat, rootfs ext4 with passwd/shadow/group,
 # edge_persistent ext4) and an install media directory holding it, for the installer's loop tests.
-# Usage: make-test-image.sh OUT_DIR [ROOTFS_LABEL] (filesystem label and partition name of the root). Needs sfdisk, mkfs.vfat, mkfs.ext4, gzip; no root.
+# Usage: make-test-image.sh OUT_DIR [ROOTFS_LABEL] (filesystem label and partition name of the root). Needs sfdisk, mkfs.fat, mkfs.ext4, gzip; no root.
 set -euo pipefail
 
 out=$1
@@ -24,7 +24,7 @@ start=2048, size=8MiB, type=U, name=esp
 size=16MiB, type=L, name=${rootfs_label}
 size=8MiB, type=L, name=edge_persistent
 TABLE
-truncate -s 8M "$work/esp.img" && mkfs.vfat -n esp "$work/esp.img" >/dev/null 2>&1
+truncate -s 8M "$work/esp.img" && mkfs.fat -n esp "$work/esp.img" >/dev/null 2>&1
 truncate -s 16M "$work/rootfs.img" && mkfs.ext4 -q -L "$rootfs_label" -d "$work/root" "$work/rootfs.img"
 truncate -s 8M "$work/persistent.img" && mkfs.ext4 -q -L edge_persistent "$work/persistent.img"
 dd if="$work/esp.img" of="$raw" bs=1M seek=1 conv=notrunc status=none

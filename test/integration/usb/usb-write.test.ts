@@ -17,14 +17,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Cli } from '../../src/cli/context.js';
-import { register, type WriteDeps } from '../../src/cli/commands/write.js';
-import { ExitCode, InterruptedError, MakeIsoError, UserError, VerificationError } from '../../src/errors.js';
-import { checkTarget } from '../../src/usb/safety.js';
-import { inspectSource, inspectTarget } from '../../src/usb/target.js';
-import { writeImage } from '../../src/usb/write.js';
-import { readInventory } from '../../src/usb/drives.js';
-import { usbWriteOffer } from '../../src/cli/usb-offer.js';
+import type { Cli } from '../../../src/cli/context.js';
+import { register, type WriteDeps } from '../../../src/cli/commands/write.js';
+import { ExitCode, InterruptedError, MakeIsoError, UserError, VerificationError } from '../../../src/errors.js';
+import { checkTarget } from '../../../src/usb/safety.js';
+import { inspectSource, inspectTarget } from '../../../src/usb/target.js';
+import { writeImage } from '../../../src/usb/write.js';
+import { readInventory } from '../../../src/usb/drives.js';
+import { usbWriteOffer } from '../../../src/cli/usb-offer.js';
 
 const isRoot = process.getuid?.() === 0;
 const MiB = 1024 * 1024;
@@ -253,7 +253,7 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
 
   it('refuses without --yes when stdin is not a terminal', async () => {
     const { dev } = makeLoop(64 * MiB);
-    const msg = refusalOf(await cliWrite([iso, dev, '--force']));
+    const msg = refusalOf(await cliWrite([iso, dev, '--allow-internal-disk']));
     expect(msg).toContain('stdin is not a terminal');
     expect(msg).toContain('add --yes');
   });
@@ -261,7 +261,7 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
   it('writes through the CLI after the typed confirmation', async () => {
     const { dev, file } = makeLoop(64 * MiB);
     const asked: string[] = [];
-    const r = await cliWrite([iso, dev, '--force'], {
+    const r = await cliWrite([iso, dev, '--allow-internal-disk'], {
       canPrompt: () => true,
       confirmTyped: async (q, expected) => {
         asked.push(q);
@@ -277,18 +277,23 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
 
   it('refuses when the confirmation does not match', async () => {
     const { dev } = makeLoop(64 * MiB);
-    const r = await cliWrite([iso, dev, '--force'], { canPrompt: () => true, confirmTyped: async () => false });
+    const r = await cliWrite([iso, dev, '--allow-internal-disk'], {
+      canPrompt: () => true,
+      confirmTyped: async () => false,
+    });
     expect(refusalOf(r)).toContain('nothing was written');
   });
 
-  it('refuses a loop device (non-removable) without --force', async () => {
+  it('refuses a loop device (non-removable) without --allow-internal-disk, even with --force', async () => {
     const { dev } = makeLoop(64 * MiB);
-    expect(refusalOf(await cliWrite([iso, dev, '--yes']))).toMatch(/not a removable or USB drive; add --force/);
+    const want = /not a removable or USB drive; add --allow-internal-disk/;
+    expect(refusalOf(await cliWrite([iso, dev, '--yes']))).toMatch(want);
+    expect(refusalOf(await cliWrite([iso, dev, '--yes', '--force']))).toMatch(want);
   });
 
   it('refuses a partition, naming its drive', async () => {
     const { dev } = makeLoop(64 * MiB, { partition: true });
-    const msg = refusalOf(await cliWrite([iso, `${dev}p1`, '--yes', '--force']));
+    const msg = refusalOf(await cliWrite([iso, `${dev}p1`, '--yes', '--allow-internal-disk']));
     expect(msg).toContain(`${dev}p1 is a partition of ${dev}; write to the whole drive ${dev}`);
   });
 
@@ -298,9 +303,9 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
     const mnt = mkdtempSync(join(work, 'mnt-'));
     sh('mount', [`${dev}p1`, mnt]);
     mounts.push(mnt);
-    const msg = refusalOf(await cliWrite([iso, dev, '--yes', '--force']));
+    const msg = refusalOf(await cliWrite([iso, dev, '--yes', '--allow-internal-disk']));
     expect(msg).toContain(`has mounted partitions (${dev}p1 on ${mnt}); unmount them, or add --unmount`);
-    const r = await cliWrite([iso, dev, '--yes', '--force', '--unmount']);
+    const r = await cliWrite([iso, dev, '--yes', '--allow-internal-disk', '--unmount']);
     expect(r.error).toBeUndefined();
     expect(r.lines.join('\n')).toContain(`unmounted ${mnt}`);
     // what is on it now, probed with blkid where udev does not fill lsblk's FSTYPE/LABEL
@@ -310,7 +315,9 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
 
   it('refuses a drive smaller than the ISO', async () => {
     const { dev } = makeLoop(2 * MiB);
-    expect(refusalOf(await cliWrite([iso, dev, '--yes', '--force']))).toContain(`${dev} is too small: 2.0 MiB`);
+    expect(refusalOf(await cliWrite([iso, dev, '--yes', '--allow-internal-disk']))).toContain(
+      `${dev} is too small: 2.0 MiB`,
+    );
   });
 
   it('refuses a character device and a directory', async () => {
@@ -327,7 +334,7 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
   it('refuses the disk holding / (checked only: no write is attempted)', async () => {
     const src = await inspectSource(iso);
     const t = await inspectTarget('/dev/vda', src);
-    const refusals = checkTarget(t, src, { force: true, unmount: true });
+    const refusals = checkTarget(t, src, { force: true, allowInternalDisk: true, unmount: true });
     expect(refusals.map((r) => r.code)).toContain('system');
     expect(refusals.find((r) => r.code === 'system')?.message).toMatch(
       /system drive \(.*holds \/.*\); make-iso never writes to it/,
@@ -348,7 +355,7 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
   it('--data-partition adds a FAT partition labelled MAKEISO-LOG after the ISO and leaves the ISO bytes intact', async () => {
     const { dev, file } = makeLoop(64 * MiB);
     const hybridSize = statSync(hybridIso).size;
-    const r = await cliWrite([hybridIso, dev, '--yes', '--force', '--data-partition']);
+    const r = await cliWrite([hybridIso, dev, '--yes', '--allow-internal-disk', '--data-partition']);
     expect(r.error).toBeUndefined();
     expect(r.lines.join('\n')).toMatch(/added a [\d.]+ MiB FAT partition "MAKEISO-LOG" at 20\.0 MiB/);
     const table = JSON.parse(sh('sfdisk', ['--json', file])) as {
@@ -372,24 +379,26 @@ describe.skipIf(!isRoot)('make-iso write on real I/O', () => {
     );
     expect(() => statSync(out)).toThrow();
     const { dev } = makeLoop(64 * MiB);
-    expect(refusalOf(await cliWrite([iso, dev, '--yes', '--force', '--data-partition']))).toMatch(
+    expect(refusalOf(await cliWrite([iso, dev, '--yes', '--allow-internal-disk', '--data-partition']))).toMatch(
       /has no partition table \(not a hybrid ISO\)/,
     );
   });
 
-  it('the wizard offer applies the same rules: a loop device picked there is refused as non-removable', async () => {
-    const { dev } = makeLoop(64 * MiB);
+  it('the wizard offer applies the same rules: a loop device (non-removable) is never offered', async () => {
+    const { dev, file } = makeLoop(64 * MiB);
     const inv = await readInventory();
     const loopDrive = inv.drives.find((d) => d.path === dev);
     expect(loopDrive).toBeDefined();
-    const offer = usbWriteOffer(fakeCli(), async () => (loopDrive ? [loopDrive] : []));
-    const err = await offer(iso, {
+    const cli = fakeCli();
+    let offered = false;
+    await usbWriteOffer(cli, async () => (loopDrive ? [loopDrive] : []))(iso, {
       confirm: async () => true,
-      select: async <T>() => dev as T,
+      select: async <T>() => ((offered = true), dev as T),
       text: async () => dev.replace('/dev/', ''),
-    }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toMatch(/not a removable or USB drive/);
+    });
+    expect(offered).toBe(false);
+    expect(cli.lines.join('\n')).toContain('no removable or USB drives found');
+    expect(readFileSync(file).every((b) => b === 0)).toBe(true);
   });
 
   it('never writes a device that changed after the checks (another drive under the same name)', async () => {

@@ -4,15 +4,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { shellAssignments, type ShellValue } from '../../../src/render/shell.js';
-import { HASH, KEY, validEnv } from './install-env.js';
-import { runInstaller, tempDir } from './run-bash.js';
+import { HASH, KEY, validEnv } from '../../unit/installer/install-env.js';
+import { runInstaller, tempDir } from '../../unit/installer/run-bash.js';
 
 const sh = (cmd: string, ...args: string[]): string =>
   execFileSync('bash', ['--norc', '-c', cmd, '_', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const hasTool = (t: string): boolean => spawnSync('bash', ['--norc', '-c', `command -v ${t}`]).status === 0;
 const canRun =
   process.getuid?.() === 0 &&
-  ['losetup', 'partx', 'sfdisk', 'mkfs.ext4', 'mkfs.vfat', 'debugfs', 'useradd'].every(hasTool);
+  ['losetup', 'partx', 'sfdisk', 'mkfs.ext4', 'mkfs.fat', 'debugfs', 'useradd'].every(hasTool);
 
 let tmp: ReturnType<typeof tempDir>;
 const loops: string[] = [];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { projectRoot } from '../../../src/version.js';
-import { ED25519, HASH } from '../answers/helpers.js';
+import { ED25519, HASH } from '../../unit/answers/helpers.js';
 
 const MAIN = join(projectRoot, 'dist/cli/main.js');
 
@@ -219,5 +219,22 @@ describe('schema and build', () => {
     const typo = await run(['valdate'], { cwd: dir });
     expect(typo.exitCode).toBe(2);
     expect(typo.stderr).toMatch(/unknown command 'valdate'; did you mean 'validate'\?/);
+  });
+});
+
+describe('doctor', () => {
+  test('--for with a typo exits 2 naming the valid uses, and checks nothing', async () => {
+    const r = await run(['doctor', '--for', 'bild'], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toBe('make-iso: --for: unknown "bild"; valid: build, usb, test');
+    expect(r.stdout).toBe('');
+    noStack(r.stderr);
+  });
+
+  test('--markdown prints the package table without checking', async () => {
+    const r = await run(['doctor', '--markdown'], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^\| package \| tools \| use \| need \| needed for \|/);
+    expect(r.stdout).toContain('| mtools | `mmd`, `mcopy` |');
   });
 });
