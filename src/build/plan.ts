@@ -116,14 +116,25 @@ export function rootfsChange(
   mask: string[],
   scripts: RootfsChange['files'],
   version: string,
+  tmpfsSize = '1G',
 ): RootfsChange {
   const unit = renderTemplate('make-iso-installer.service.hbs', { version });
+  const sizeUnit = renderTemplate('make-iso-tmpfs-size.service.hbs', {
+    version,
+    size: tmpfsSize.replace(/%/g, '%%'), // systemd specifiers: 50% is written 50%%
+  });
   const files: RootfsChange['files'] = [
     ...scripts,
     { path: 'etc/systemd/system/make-iso-installer.service', mode: 0o644, content: Buffer.from(unit) },
     {
       path: 'etc/systemd/system/multi-user.target.wants/make-iso-installer.service',
       symlink: '../make-iso-installer.service',
+    },
+    // The vendor mount hook's tmpfs size is fixed (1G); this unit resizes it to tmpfsSize.
+    { path: 'etc/systemd/system/make-iso-tmpfs-size.service', mode: 0o644, content: Buffer.from(sizeUnit) },
+    {
+      path: 'etc/systemd/system/local-fs.target.wants/make-iso-tmpfs-size.service',
+      symlink: '../make-iso-tmpfs-size.service',
     },
     { path: 'etc/make-iso/install.env', mode: 0o600, content: Buffer.from(config.installEnv) },
     { path: 'etc/make-iso/version', mode: 0o644, content: Buffer.from(`${version}\n`) },
@@ -184,7 +195,7 @@ export function planBuild(req: BuildRequest, facts: BuildFacts, paths: BuildPath
   const version = facts.version;
   const mask = (req.maskServices ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
   const config = installerConfig(req, facts.os, version);
-  const change = rootfsChange(config, mask, facts.installerScripts, version);
+  const change = rootfsChange(config, mask, facts.installerScripts, version, req.tmpfsSize);
   const epoch = req.sourceDateEpoch ?? facts.kernel.mtime;
   const volid = buildVolumeId(req, facts, change, epoch);
   const args = kernelArgs({ volid, tmpfsSize: req.tmpfsSize, console: req.console, extra: req.kernelArgs });

@@ -95,47 +95,44 @@ export function resolveInTree(
   return node ? { path: key, node } : { path: key };
 }
 
-/** Which hooks directory the initramfs's dracut-lib.sh says it reads, if it says so. */
-export function declaredHooksDir(dracutLib: string | undefined): DracutLayoutKind | undefined {
-  if (dracutLib === undefined) return undefined;
-  if (dracutLib.includes('/var/lib/dracut/hooks')) return 'dracut-ng';
-  if (/hookdir=\/lib\/dracut\/hooks/.test(dracutLib)) return 'dracut-classic';
-  return undefined;
+/** The hooks directory the initramfs's dracut-lib.sh sets (`hookdir=/lib/dracut/hooks`), if it does. */
+export function declaredHooksDir(dracutLib: string | undefined): string | undefined {
+  const m = dracutLib && /(?:^|[\s;&|])hookdir=["']?(\/[^\s;"'$]+)/m.exec(dracutLib);
+  return m ? treeKey(m[1]!) : undefined;
 }
 
 /**
- * Decides where the overlay hook goes. dracut-ng (hookdir /var/lib/dracut/hooks) wins when its
- * dracut-lib.sh names it or, without dracut-lib.sh, when var/lib/dracut/hooks is a directory;
- * otherwise classic dracut's /lib/dracut/hooks. The hooks directory must exist (resolved
- * through symlinks) and be a directory; so must every existing path on the way to the hook.
+ * Decides where the overlay hook goes: the hooks directory dracut-lib.sh sets (`hookdir=`),
+ * else var/lib/dracut/hooks (dracut-ng) or lib/dracut/hooks (classic), whichever is a
+ * directory; resolved through the archive's symlinks (Debian trixie's dracut 106 sets
+ * /lib/dracut/hooks, which is usr/lib/dracut/hooks, a link to ../../../var/lib/dracut/hooks).
+ * Every existing path on the way to the hook must be a directory.
  */
 export function detectDracutLayout(tree: InitramfsTree, dracutLib?: string): DracutLayout {
   if (tree.has(OVERLAY_STAGE)) {
     return { recognised: false, reason: `the initramfs already has /${OVERLAY_STAGE}, which make-iso adds` };
   }
   const declared = declaredHooksDir(dracutLib);
-  const ng = resolveInTree(tree, NG_HOOKS);
-  const classic = resolveInTree(tree, CLASSIC_HOOKS);
-  let kind: DracutLayoutKind;
-  if (declared) kind = declared;
-  else if (ng.node?.type === 'dir') kind = 'dracut-ng';
-  else if (classic.node?.type === 'dir') kind = 'dracut-classic';
+  let wanted: string;
+  if (declared) wanted = declared;
+  else if (resolveInTree(tree, NG_HOOKS).node?.type === 'dir') wanted = NG_HOOKS;
+  else if (resolveInTree(tree, CLASSIC_HOOKS).node?.type === 'dir') wanted = CLASSIC_HOOKS;
   else {
     return {
       recognised: false,
       reason: `no dracut hooks directory (neither /${NG_HOOKS} nor /${CLASSIC_HOOKS}) in the initramfs`,
     };
   }
-  const wanted = kind === 'dracut-ng' ? NG_HOOKS : CLASSIC_HOOKS;
-  const hooks = kind === 'dracut-ng' ? ng : classic;
+  const hooks = resolveInTree(tree, wanted);
   if (hooks.loop) return { recognised: false, reason: `/${wanted} is a symlink loop in the initramfs` };
   if (hooks.node?.type !== 'dir') {
     const what = hooks.node ? `a ${hooks.node.type}` : 'missing';
     return {
       recognised: false,
-      reason: `its dracut (${kind}) reads hooks from /${wanted}, which is ${what} in the initramfs${hooks.path !== wanted ? ` (at /${hooks.path})` : ''}`,
+      reason: `its dracut reads hooks from /${wanted}, which is ${what} in the initramfs${hooks.path !== wanted ? ` (at /${hooks.path})` : ''}`,
     };
   }
+  const kind: DracutLayoutKind = hooks.path === NG_HOOKS ? 'dracut-ng' : 'dracut-classic';
   const hooksDir = hooks.path;
   const stage = resolveInTree(tree, `${hooksDir}/pre-pivot`);
   if (stage.loop || (stage.node && stage.node.type !== 'dir')) {
@@ -148,7 +145,7 @@ export function detectDracutLayout(tree: InitramfsTree, dracutLib?: string): Dra
   }
   // stage.path is a real path: each parent the tree has is a directory (resolveInTree went through it).
   const missingDirs = parentDirs(hookPath).filter((d) => !tree.has(d));
-  const links = [CLASSIC_HOOKS, `usr/${CLASSIC_HOOKS}`].filter(
+  const links = [CLASSIC_HOOKS, `usr/${CLASSIC_HOOKS}`, NG_HOOKS].filter(
     (p) => tree.get(p)?.type === 'symlink' && resolveInTree(tree, p).path === hooksDir,
   );
   const description = `${kind}: hooks in /${hooksDir}${links.length ? ` (${links.map((l) => `/${l}`).join(', ')} link${links.length === 1 ? 's' : ''} there)` : ''}`;

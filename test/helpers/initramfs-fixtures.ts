@@ -82,9 +82,10 @@ export async function makeTar(root: string, out: string, format: 'pax' | 'gnu' |
 export type Comp = 'gzip' | 'zstd' | 'xz' | 'none' | 'lz4';
 
 /**
- * classic: usr/lib/dracut/hooks (dracut 059); dracut-ng: var/lib/dracut/hooks and a real
- * usr/lib/dracut/hooks too (Debian trixie); dracut-ng-symlink: usr/lib/dracut/hooks is a link
- * to ../../../var/lib/dracut/hooks (the EMT case that broke); none: no hooks directory at all.
+ * classic: usr/lib/dracut/hooks (dracut 059); dracut-ng: dracut-lib.sh sets hookdir to
+ * var/lib/dracut/hooks and usr/lib/dracut/hooks is a real directory too (newer dracut-ng);
+ * dracut-ng-symlink: as Debian trixie's dracut 106 (and the EMT case that broke): hookdir
+ * /lib/dracut/hooks, usr/lib/dracut/hooks -> ../../../var/lib/dracut/hooks; none: no hooks dir.
  */
 export type DracutTestLayout = 'classic' | 'dracut-ng' | 'dracut-ng-symlink' | 'none';
 export const DRACUT_TEST_LAYOUTS: readonly DracutTestLayout[] = ['classic', 'dracut-ng', 'dracut-ng-symlink', 'none'];
@@ -127,10 +128,12 @@ export async function makeInitramfs(
     await mkdir(join(ird, 'usr/lib/dracut/hooks/pre-pivot'), { recursive: true });
   }
   if (layout === 'dracut-ng' || layout === 'dracut-ng-symlink') {
-    // dracut-ng: hookdir=/var/lib/dracut/hooks; the vendor's mount hook fills the root.
+    // dracut-ng: hooks in var/lib/dracut/hooks; the vendor's mount hook fills the root.
     for (const stage of ['pre-pivot', 'mount']) await mkdir(join(ird, 'var/lib/dracut/hooks', stage), { recursive: true });
     await writeFile(join(ird, 'var/lib/dracut/hooks/mount/10-mount-tmpfsroot.sh'), '# vendor\n');
-    await writeFile(join(ird, 'usr/lib/dracut-lib.sh'), '[ -z "$hookdir" ] && hookdir=/var/lib/dracut/hooks\nexport hookdir\n');
+    // trixie's dracut 106 sets hookdir=/lib/dracut/hooks and reaches var/lib through the links.
+    const hookdir = layout === 'dracut-ng' ? '[ -z "$hookdir" ] && hookdir=/var/lib/dracut/hooks' : 'hookdir=/lib/dracut/hooks';
+    await writeFile(join(ird, 'usr/lib/dracut-lib.sh'), `${hookdir}\nexport hookdir\n`);
     if (layout === 'dracut-ng') await mkdir(join(ird, 'usr/lib/dracut/hooks/pre-pivot'), { recursive: true });
     else {
       await mkdir(join(ird, 'usr/lib/dracut'), { recursive: true });

@@ -81,6 +81,21 @@ describe('detectDracutLayout', () => {
     expect(l.recognised && l.description).toContain('/usr/lib/dracut/hooks link');
   });
 
+  it('Debian trixie (dracut 106): hookdir=/lib/dracut/hooks, which links to var/lib', () => {
+    const t = tree({
+      ...USR_MERGED,
+      'usr/lib/dracut/hooks': '->../../../var/lib/dracut/hooks',
+      'var/lib/dracut/hooks/pre-pivot': 'dir',
+      'var/lib/dracut/hooks/mount/10-mount-tmpfsroot.sh': 'file',
+    });
+    expect(detectDracutLayout(t, 'hookdir=/lib/dracut/hooks\nexport hookdir\n')).toMatchObject({
+      recognised: true,
+      kind: 'dracut-ng',
+      hookPath: 'var/lib/dracut/hooks/pre-pivot/99-make-iso.sh',
+      missingDirs: [],
+    });
+  });
+
   it('dracut-lib.sh decides when both hook directories exist', () => {
     const t = tree({
       ...USR_MERGED,
@@ -90,7 +105,7 @@ describe('detectDracutLayout', () => {
       'var/lib/dracut/hooks/pre-pivot': 'dir',
     });
     expect(detectDracutLayout(t, 'export hookdir=/lib/dracut/hooks\n')).toMatchObject({ kind: 'dracut-classic' });
-    expect(detectDracutLayout(t, 'hookdir=/var/lib/dracut/hooks\n')).toMatchObject({ kind: 'dracut-ng' });
+    expect(detectDracutLayout(t, '[ -z "$hookdir" ] && hookdir=/var/lib/dracut/hooks\n')).toMatchObject({ kind: 'dracut-ng' });
     expect(detectDracutLayout(t)).toMatchObject({ kind: 'dracut-ng' });
   });
 
