@@ -55,7 +55,7 @@ export interface Fixtures {
 }
 
 /** `MAKEISO-FIXTURE-PROVISIONING: tink-worker.service started` */
-export function provisioningMarker(fx: Fixtures, unit: string): string {
+export function provisioningMarker(fx: Pick<Fixtures, 'markers'>, unit: string): string {
   return `${fx.markers.provisioning} ${unit} started`;
 }
 
