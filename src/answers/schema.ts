@@ -342,7 +342,7 @@ export const answersSchema = z
       .enum(['auto', 'overlay', 'rewrite'])
       .default('auto')
       .describe(
-        '`auto`: overlay when the bootkit\'s dracut layout is recognised, else rewrite; `overlay`: append make-iso files as an extra initramfs archive; `rewrite`: rebuild rootfs.tar.gz',
+        "`auto`: overlay when the bootkit's dracut layout is recognised, else rewrite; `overlay`: append make-iso files as an extra initramfs archive; `rewrite`: rebuild rootfs.tar.gz",
       ),
   })
   .describe('make-iso answers: everything needed to build an unattended installer ISO');

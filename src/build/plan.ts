@@ -216,7 +216,21 @@ export function planBuild(req: BuildRequest, facts: BuildFacts, paths: BuildPath
   const iso = isoLayout({ output: paths.tmpIso, volid, epoch, kernel: facts.bootkit.kernel, initramfs, boot, files });
   const grubCfg = grubConfig(req, facts, args, version);
   const { mode, reason } = chooseInitramfsMode(req.mode, facts.initramfs);
-  return { volid, epoch, mode, ...(reason ? { modeReason: reason } : {}), kernelArgs: args, grubCfg, config, change, initramfs, boot, sums, manifestPath, iso };
+  return {
+    volid,
+    epoch,
+    mode,
+    ...(reason ? { modeReason: reason } : {}),
+    kernelArgs: args,
+    grubCfg,
+    config,
+    change,
+    initramfs,
+    boot,
+    sums,
+    manifestPath,
+    iso,
+  };
 }
 
 /** Digests of the files the executors generate (the initramfs and the GRUB loaders). */

@@ -64,10 +64,7 @@ export function treeKey(name: string): string {
  * relative ones from the link's directory). Returns the real path and what is there, or
  * `missing` from the first component the archive lacks (the rest appended unresolved).
  */
-export function resolveInTree(
-  tree: InitramfsTree,
-  path: string,
-): { path: string; node?: InitramfsNode; loop?: true } {
+export function resolveInTree(tree: InitramfsTree, path: string): { path: string; node?: InitramfsNode; loop?: true } {
   let todo = treeKey(path).split('/').filter(Boolean);
   let done: string[] = [];
   let hops = 0;
@@ -223,10 +220,14 @@ export function chooseInitramfsMode(
   if (requested === 'rewrite') return { mode: 'rewrite' };
   let why: string | undefined;
   if (initramfs && !initramfs.layout.recognised) why = initramfs.layout.reason;
-  else if (initramfs?.lastCompression === 'lz4') why = 'its last archive is lz4, which has no end marker to append after';
+  else if (initramfs?.lastCompression === 'lz4')
+    why = 'its last archive is lz4, which has no end marker to append after';
   if (!why) {
     const layout = initramfs?.layout;
-    return { mode: 'overlay', ...(requested !== 'overlay' && layout?.recognised ? { reason: layout.description } : {}) };
+    return {
+      mode: 'overlay',
+      ...(requested !== 'overlay' && layout?.recognised ? { reason: layout.description } : {}),
+    };
   }
   if (requested === 'overlay') {
     throw new UserError(`mode: overlay cannot be used with this bootkit: ${why}; set mode: rewrite (or auto).`);

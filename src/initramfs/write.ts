@@ -107,12 +107,9 @@ export async function writeCustomInitramfs(
 async function hookPlacement(input: string, opts: WriteInitramfsOptions): Promise<HookPlacement> {
   if (opts.scan?.hook) return opts.scan.hook;
   const layout =
-    opts.scan?.layout ??
-    (await readDracutLayout(input, { ...(opts.signal ? { signal: opts.signal } : {}) }));
+    opts.scan?.layout ?? (await readDracutLayout(input, { ...(opts.signal ? { signal: opts.signal } : {}) }));
   if (!layout.recognised) {
-    throw new UserError(
-      `the overlay mode cannot hook into ${input}: ${layout.reason}; use mode: rewrite (or auto).`,
-    );
+    throw new UserError(`the overlay mode cannot hook into ${input}: ${layout.reason}; use mode: rewrite (or auto).`);
   }
   return { path: layout.hookPath, missingDirs: layout.missingDirs };
 }

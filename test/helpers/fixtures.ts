@@ -277,7 +277,10 @@ export async function ensureDracutNgFixtures(): Promise<DracutNgFixtures> {
       try {
         if (!(await ready())) {
           process.stderr.write(`building the dracut-ng (Debian trixie) bootkit fixture into ${dir}...\n`);
-          await runBuilder(dir, join(root, 'debs-trixie'), { FIXTURE_SUITE: 'trixie', FIXTURE_BUILDS: names.join(' ') });
+          await runBuilder(dir, join(root, 'debs-trixie'), {
+            FIXTURE_SUITE: 'trixie',
+            FIXTURE_BUILDS: names.join(' '),
+          });
         }
       } finally {
         await rm(lockPath, { force: true });

@@ -129,10 +129,12 @@ export async function makeInitramfs(
   }
   if (layout === 'dracut-ng' || layout === 'dracut-ng-symlink') {
     // dracut-ng: hooks in var/lib/dracut/hooks; the vendor's mount hook fills the root.
-    for (const stage of ['pre-pivot', 'mount']) await mkdir(join(ird, 'var/lib/dracut/hooks', stage), { recursive: true });
+    for (const stage of ['pre-pivot', 'mount'])
+      await mkdir(join(ird, 'var/lib/dracut/hooks', stage), { recursive: true });
     await writeFile(join(ird, 'var/lib/dracut/hooks/mount/10-mount-tmpfsroot.sh'), '# vendor\n');
     // trixie's dracut 106 sets hookdir=/lib/dracut/hooks and reaches var/lib through the links.
-    const hookdir = layout === 'dracut-ng' ? '[ -z "$hookdir" ] && hookdir=/var/lib/dracut/hooks' : 'hookdir=/lib/dracut/hooks';
+    const hookdir =
+      layout === 'dracut-ng' ? '[ -z "$hookdir" ] && hookdir=/var/lib/dracut/hooks' : 'hookdir=/lib/dracut/hooks';
     await writeFile(join(ird, 'usr/lib/dracut-lib.sh'), `${hookdir}\nexport hookdir\n`);
     if (layout === 'dracut-ng') await mkdir(join(ird, 'usr/lib/dracut/hooks/pre-pivot'), { recursive: true });
     else {

@@ -51,7 +51,12 @@ const USR_MERGED = { usr: 'dir', 'usr/lib': 'dir', lib: '->usr/lib' };
 
 describe('detectDracutLayout', () => {
   it('classic dracut: hooks under usr/lib through the lib link, nothing to create', () => {
-    const t = tree({ ...USR_MERGED, 'usr/lib/dracut': 'dir', 'usr/lib/dracut/hooks': 'dir', 'usr/lib/dracut/hooks/pre-pivot': 'dir' });
+    const t = tree({
+      ...USR_MERGED,
+      'usr/lib/dracut': 'dir',
+      'usr/lib/dracut/hooks': 'dir',
+      'usr/lib/dracut/hooks/pre-pivot': 'dir',
+    });
     expect(detectDracutLayout(t)).toMatchObject({
       recognised: true,
       kind: 'dracut-classic',
@@ -105,7 +110,9 @@ describe('detectDracutLayout', () => {
       'var/lib/dracut/hooks/pre-pivot': 'dir',
     });
     expect(detectDracutLayout(t, 'export hookdir=/lib/dracut/hooks\n')).toMatchObject({ kind: 'dracut-classic' });
-    expect(detectDracutLayout(t, '[ -z "$hookdir" ] && hookdir=/var/lib/dracut/hooks\n')).toMatchObject({ kind: 'dracut-ng' });
+    expect(detectDracutLayout(t, '[ -z "$hookdir" ] && hookdir=/var/lib/dracut/hooks\n')).toMatchObject({
+      kind: 'dracut-ng',
+    });
     expect(detectDracutLayout(t)).toMatchObject({ kind: 'dracut-ng' });
   });
 
@@ -165,7 +172,9 @@ describe('chooseInitramfsMode', () => {
     expect(chooseInitramfsMode('auto', { layout: ok, lastCompression: 'lz4' })).toMatchObject({ mode: 'rewrite' });
   });
   it('overlay is refused when it cannot work; rewrite is always taken', () => {
-    expect(() => chooseInitramfsMode('overlay', { layout: bad })).toThrow(/mode: overlay cannot be used.*no dracut hooks/);
+    expect(() => chooseInitramfsMode('overlay', { layout: bad })).toThrow(
+      /mode: overlay cannot be used.*no dracut hooks/,
+    );
     expect(chooseInitramfsMode('rewrite', { layout: bad })).toEqual({ mode: 'rewrite' });
   });
 });
@@ -179,7 +188,11 @@ function overlayOf(layout: DracutTestLayout): Promise<{ vendor: string[]; overla
 async function makeOverlay(layout: DracutTestLayout): Promise<{ vendor: string[]; overlay: string[] }> {
   const img = await buildInitramfsIn(dir, layout, { compression: 'gzip', dracut: layout });
   const out = join(dir, layout, 'out.img');
-  await writeCustomInitramfs(img, out, change, { mode: 'overlay', mtime: 1700000000, scan: await scanBootkitInitramfs(img) });
+  await writeCustomInitramfs(img, out, change, {
+    mode: 'overlay',
+    mtime: 1700000000,
+    scan: await scanBootkitInitramfs(img),
+  });
   const chain = await walkInitramfs(out);
   expect(chain.archives).toHaveLength(2);
   const whole = await readFile(out);
@@ -215,7 +228,10 @@ describe('overlay archive on each dracut layout', () => {
   it('no hooks directory: overlay refused with the reason, auto chooses rewrite', async () => {
     const img = await buildInitramfsIn(dir, 'none', { compression: 'gzip', dracut: 'none' });
     const layout = await readDracutLayout(img);
-    expect(layout).toMatchObject({ recognised: false, reason: expect.stringMatching(/no dracut hooks directory/) as unknown });
+    expect(layout).toMatchObject({
+      recognised: false,
+      reason: expect.stringMatching(/no dracut hooks directory/) as unknown,
+    });
     await expect(
       writeCustomInitramfs(img, join(dir, 'none', 'out.img'), change, { mode: 'overlay', mtime: 1700000000 }),
     ).rejects.toThrow(/cannot hook into .*no dracut hooks directory.*mode: rewrite/);
