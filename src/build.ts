@@ -34,7 +34,11 @@ async function generateFiles(
   progress: ProgressSink,
   signal?: AbortSignal,
 ): Promise<GeneratedDigests> {
-  progress({ step: 'initramfs', kind: 'start', message: `customising the initramfs (${plan.mode} mode)` });
+  progress({
+    step: 'initramfs',
+    kind: 'start',
+    message: `customising the initramfs (${plan.mode} mode${plan.modeReason ? `: ${plan.modeReason}` : ''})`,
+  });
   const result = await inContext('customising the initramfs', () =>
     writeCustomInitramfs(kernelInitramfs, plan.initramfs, plan.change, {
       mode: plan.mode,

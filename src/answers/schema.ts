@@ -340,9 +340,11 @@ export const answersSchema = z
     userAppsDir: filePath.optional().describe('a directory copied onto the media as `/user-apps/`'),
     tmpfsSize: tmpfsSize.default('1G').describe('size of the in-memory root filesystem of the installer'),
     mode: z
-      .enum(['overlay', 'rewrite'])
-      .default('overlay')
-      .describe('`overlay`: append make-iso files as an extra initramfs archive; `rewrite`: rebuild rootfs.tar.gz'),
+      .enum(['auto', 'overlay', 'rewrite'])
+      .default('auto')
+      .describe(
+        "`auto`: overlay when the bootkit's dracut layout is recognised, else rewrite; `overlay`: append make-iso files as an extra initramfs archive; `rewrite`: rebuild rootfs.tar.gz",
+      ),
   })
   .describe('make-iso answers: everything needed to build an unattended installer ISO');
 

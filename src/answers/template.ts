@@ -105,7 +105,7 @@ afterInstall: reboot                     # reboot | poweroff | stay
 # userAppsDir: ./user-apps               # a directory copied onto the media as /user-apps/
 
 tmpfsSize: 1G                            # size of the installer's in-memory root
-mode: overlay                            # overlay: append an initramfs archive | rewrite: rebuild rootfs.tar.gz
+mode: auto                               # auto: overlay if the bootkit's dracut layout is known, else rewrite | overlay | rewrite
 `;
 }
 

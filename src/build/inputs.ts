@@ -107,6 +107,10 @@ export async function readInputs(
     kernel: { sha256: kernelSha256, size: kernelStat.size, mtime: Math.floor(kernelStat.mtimeMs / 1000) },
     initramfsSha256,
     unitsFound: scan.units.filter((u) => u.present).map((u) => u.name),
+    initramfs: {
+      layout: scan.layout,
+      ...(scan.archives.at(-1) ? { lastCompression: scan.archives.at(-1)!.compression } : {}),
+    },
     os,
     installerScripts,
     staticFiles,

@@ -11,6 +11,7 @@ import type { IsoFile, IsoPlan } from '../iso/plan.js';
 import { MANIFEST_ISO_PATH, type Manifest } from '../manifest.js';
 import { renderInstallerConfig, type InstallerConfig } from '../render/installer-config.js';
 import { grubQuote, grubTitle, renderTemplate } from '../render/templates.js';
+import { chooseInitramfsMode, type DracutLayout, type InitramfsModeRequest } from '../initramfs/layout.js';
 import { DEFAULT_MASKED_UNITS, normalizeUnitName, type RootfsChange } from '../rootfs/change.js';
 
 export type { InstallerConfig };
@@ -43,7 +44,8 @@ export interface BuildRequest {
   tmpfsSize?: string;
   maskedUnits?: string[];
   userAppsDir?: string;
-  mode?: 'overlay' | 'rewrite';
+  /** 'auto' (default): overlay when the bootkit's dracut layout is recognised, else rewrite. */
+  mode?: InitramfsModeRequest;
   /** Timestamp for every file in the ISO; default: the kernel's modification time. */
   sourceDateEpoch?: number;
   /** Seconds GRUB waits before booting the installer (default 5). */
@@ -71,6 +73,8 @@ export interface BuildFacts {
   staticFiles: DigestedFile[];
   /** The user's apps directory, under user-apps/. */
   userApps: DigestedFile[];
+  /** What the scan found about the initramfs: its dracut layout, and its last archive's compression. */
+  initramfs?: { layout: DracutLayout; lastCompression?: string };
 }
 
 /** Where the executors put what they generate (all paths; nothing here is read). */
@@ -83,6 +87,8 @@ export interface BuildPlan {
   volid: string;
   epoch: number;
   mode: 'overlay' | 'rewrite';
+  /** Why that mode, when make-iso chose it (mode: auto). */
+  modeReason?: string;
   kernelArgs: string[];
   grubCfg: string;
   config: InstallerConfig;
@@ -110,14 +116,25 @@ export function rootfsChange(
   mask: string[],
   scripts: RootfsChange['files'],
   version: string,
+  tmpfsSize = '1G',
 ): RootfsChange {
   const unit = renderTemplate('make-iso-installer.service.hbs', { version });
+  const sizeUnit = renderTemplate('make-iso-tmpfs-size.service.hbs', {
+    version,
+    size: tmpfsSize.replace(/%/g, '%%'), // systemd specifiers: 50% is written 50%%
+  });
   const files: RootfsChange['files'] = [
     ...scripts,
     { path: 'etc/systemd/system/make-iso-installer.service', mode: 0o644, content: Buffer.from(unit) },
     {
       path: 'etc/systemd/system/multi-user.target.wants/make-iso-installer.service',
       symlink: '../make-iso-installer.service',
+    },
+    // The vendor mount hook's tmpfs size is fixed (1G); this unit resizes it to tmpfsSize.
+    { path: 'etc/systemd/system/make-iso-tmpfs-size.service', mode: 0o644, content: Buffer.from(sizeUnit) },
+    {
+      path: 'etc/systemd/system/local-fs.target.wants/make-iso-tmpfs-size.service',
+      symlink: '../make-iso-tmpfs-size.service',
     },
     { path: 'etc/make-iso/install.env', mode: 0o600, content: Buffer.from(config.installEnv) },
     { path: 'etc/make-iso/version', mode: 0o644, content: Buffer.from(`${version}\n`) },
@@ -178,7 +195,7 @@ export function planBuild(req: BuildRequest, facts: BuildFacts, paths: BuildPath
   const version = facts.version;
   const mask = (req.maskedUnits ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
   const config = installerConfig(req, facts.os, version);
-  const change = rootfsChange(config, mask, facts.installerScripts, version);
+  const change = rootfsChange(config, mask, facts.installerScripts, version, req.tmpfsSize);
   const epoch = req.sourceDateEpoch ?? facts.kernel.mtime;
   const volid = buildVolumeId(req, facts, change, epoch);
   const args = kernelArgs({ volid, tmpfsSize: req.tmpfsSize, console: req.console, extra: req.kernelArgs });
@@ -198,8 +215,22 @@ export function planBuild(req: BuildRequest, facts: BuildFacts, paths: BuildPath
   ];
   const iso = isoLayout({ output: paths.tmpIso, volid, epoch, kernel: facts.bootkit.kernel, initramfs, boot, files });
   const grubCfg = grubConfig(req, facts, args, version);
-  const mode = req.mode ?? 'overlay';
-  return { volid, epoch, mode, kernelArgs: args, grubCfg, config, change, initramfs, boot, sums, manifestPath, iso };
+  const { mode, reason } = chooseInitramfsMode(req.mode, facts.initramfs);
+  return {
+    volid,
+    epoch,
+    mode,
+    ...(reason ? { modeReason: reason } : {}),
+    kernelArgs: args,
+    grubCfg,
+    config,
+    change,
+    initramfs,
+    boot,
+    sums,
+    manifestPath,
+    iso,
+  };
 }
 
 /** Digests of the files the executors generate (the initramfs and the GRUB loaders). */

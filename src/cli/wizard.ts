@@ -317,6 +317,7 @@ export async function runWizard(d: WizardDeps): Promise<void> {
       })
     ).trim();
     raw.mode = await p.select('Initramfs change:', [
+      { name: "auto (overlay when the bootkit's dracut layout is known, else rewrite)", value: 'auto' as const },
       { name: 'overlay (append an archive; vendor initramfs untouched)', value: 'overlay' as const },
       { name: 'rewrite (rebuild rootfs.tar.gz)', value: 'rewrite' as const },
     ]);

@@ -7,33 +7,32 @@ import zlib from 'node:zlib';
 import { projectRoot } from '../version.js';
 import { type NormalizedChange, parentDirs } from '../rootfs/change.js';
 import { buildCpio, type CpioMemEntry } from './cpio.js';
+import { OVERLAY_STAGE } from './layout.js';
 
 /** The committed hook script (shellcheck-clean POSIX sh). */
 export const OVERLAY_HOOK_SOURCE = join(projectRoot, 'iso', 'dracut', '99-make-iso.sh');
-/** Where the hook lands in the initramfs (/lib is a link to usr/lib in dracut images). */
-export const OVERLAY_HOOK_PATH = 'usr/lib/dracut/hooks/pre-pivot/99-make-iso.sh';
 /** The staging directory in the initramfs root. */
-export const OVERLAY_STAGE = 'make-iso-overlay';
+export { OVERLAY_STAGE };
 
-/** Where the hook goes and which parent directories need entries (from the scan). */
+/** Where the hook goes and which parent directories need entries (from the layout scan). */
 export interface HookPlacement {
   path: string;
   missingDirs: string[];
 }
 
 /**
- * The overlay cpio's entries, sorted by name (parents first). Without a placement from the
- * scan, every directory above the hook is emitted with mode 0755: the kernel's mkdir on an
- * existing directory only re-applies mode/owner, and 0755 root is what dracut creates.
- * `lib` itself is never emitted, so the vendor's usr-merge link (lib -> usr/lib) stays.
+ * The overlay cpio's entries, sorted by name (parents first). Of the hook's parents only the
+ * ones the vendor archive lacks (placement.missingDirs, from src/initramfs/layout.ts) are
+ * emitted: the kernel replaces a path whose type differs from the new entry, so a directory
+ * entry over the vendor's symlink would cut its dracut off from its own hooks.
  */
-export function overlayEntries(change: NormalizedChange, hook: Buffer, placement?: HookPlacement): CpioMemEntry[] {
+export function overlayEntries(change: NormalizedChange, hook: Buffer, placement: HookPlacement): CpioMemEntry[] {
   const entries = new Map<string, CpioMemEntry>();
   const dir = (name: string, mode = 0o755): void => {
     if (!entries.has(name)) entries.set(name, { name, type: 'dir', mode });
   };
-  const hookPath = placement?.path ?? OVERLAY_HOOK_PATH;
-  for (const d of placement?.missingDirs ?? parentDirs(hookPath)) dir(d);
+  const hookPath = placement.path;
+  for (const d of placement.missingDirs) dir(d);
   entries.set(hookPath, { name: hookPath, type: 'file', mode: 0o755, content: hook });
   dir(OVERLAY_STAGE, 0o700);
   dir(`${OVERLAY_STAGE}/root`);
@@ -63,7 +62,7 @@ export function overlayEntries(change: NormalizedChange, hook: Buffer, placement
 export async function buildOverlayArchive(
   change: NormalizedChange,
   mtime: number,
-  placement?: HookPlacement,
+  placement: HookPlacement,
 ): Promise<Buffer> {
   const hook = await readFile(OVERLAY_HOOK_SOURCE);
   const cpio = buildCpio(overlayEntries(change, hook, placement), mtime);

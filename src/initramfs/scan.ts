@@ -9,14 +9,15 @@ import { UserError } from '../errors.js';
 import { ByteReader } from '../io/byte-reader.js';
 import type { ProgressSink } from '../progress.js';
 import { loadRequirements, type Requirement } from '../requirements.js';
-import { DEFAULT_MASKED_UNITS, normalizeUnitName, parentDirs } from '../rootfs/change.js';
+import { DEFAULT_MASKED_UNITS, normalizeUnitName } from '../rootfs/change.js';
 import { readTar } from '../rootfs/tar.js';
 import { tarPathKey } from '../rootfs/transform.js';
 import { type ArchiveInfo, walkInitramfs } from './container.js';
-import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type CpioEntry } from './cpio.js';
+import { S_IFMT, S_IFREG, type CpioEntry } from './cpio.js';
+import { type DracutLayout, LayoutRecorder } from './layout.js';
 
 /** The overlay hook's file name (see iso/dracut/99-make-iso.sh). */
-export const HOOK_NAME = '99-make-iso.sh';
+export { HOOK_NAME } from './layout.js';
 const UNIT_DIRS = ['usr/lib/systemd/system', 'lib/systemd/system', 'etc/systemd/system'];
 const MODULES = /^(?:usr\/)?lib\/modules\/([^/]+)(?:\/|$)/;
 const WANTS = /^etc\/systemd\/system\/([^/]+\.(?:wants|requires))\/([^/]+)$/;
@@ -49,11 +50,13 @@ export interface BootkitInitramfsScan {
     /** The tar's names start with "./". */
     dotSlash: boolean;
   };
+  /** Where this initramfs's dracut runs hooks, or why make-iso cannot tell (src/initramfs/layout.ts). */
+  layout: DracutLayout;
   /**
-   * Where the overlay's pre-pivot hook belongs in this initramfs, and which of its parent
-   * directories are missing (usr-merged: lib -> usr/lib, so usr/lib/...; else lib/...).
+   * Where the overlay's pre-pivot hook goes and which of its parent directories the vendor
+   * archive lacks; absent when the layout is not recognised (the overlay mode is then refused).
    */
-  hook: { path: string; missingDirs: string[] };
+  hook?: { path: string; missingDirs: string[] };
   /** etc/cmdline.d/*.conf in the initramfs, in archive order. */
   cmdline: Array<{ path: string; content: string }>;
   /** Best guess: the initramfs's modules directory, else the rootfs's. */
@@ -157,12 +160,8 @@ export async function scanBootkitInitramfs(path: string, opts: ScanOptions = {})
   const contents = new BootkitContents();
   const cmdline: BootkitInitramfsScan['cmdline'] = [];
   const initramfsKernels = new Set<string>();
-  // Types of the directories the overlay hook goes into (later archives win, like the kernel).
-  const hookParents = new Map<string, 'dir' | 'symlink' | 'other'>();
-  const HOOK_PARENTS = new Set([
-    'usr',
-    ...['lib', 'usr/lib'].flatMap((b) => [b, `${b}/dracut`, `${b}/dracut/hooks`, `${b}/dracut/hooks/pre-pivot`]),
-  ]);
+  // Every path of the initramfs and its type (later archives win, like the kernel).
+  const recorder = new LayoutRecorder();
   let rootfs: { archive: number; name: string; size: number; index: RootfsIndex } | undefined;
 
   const layout = await walkInitramfs(
@@ -173,10 +172,7 @@ export async function scanBootkitInitramfs(path: string, opts: ScanOptions = {})
       const m = MODULES.exec(key);
       if (m) initramfsKernels.add(m[1]!);
       if (key !== 'rootfs.tar.gz') await contents.addInitramfsEntry(e, key, isFile);
-      if (HOOK_PARENTS.has(key)) {
-        const t = e.mode & S_IFMT;
-        hookParents.set(key, t === S_IFDIR ? 'dir' : t === S_IFLNK ? 'symlink' : 'other');
-      }
+      await recorder.add(e);
       if (isFile && key === 'rootfs.tar.gz') {
         const where = `rootfs.tar.gz in archive ${archive.index + 1} of ${path}`;
         rootfs = {
@@ -211,9 +207,7 @@ export async function scanBootkitInitramfs(path: string, opts: ScanOptions = {})
       masked: idx.links.get(`etc/systemd/system/${name}`) === '/dev/null',
     };
   });
-  const hookDir = `${hookParents.get('lib') === 'dir' ? 'lib' : 'usr/lib'}/dracut/hooks/pre-pivot`;
-  const hookPath = `${hookDir}/${HOOK_NAME}`;
-  const hook = { path: hookPath, missingDirs: parentDirs(hookPath).filter((d) => hookParents.get(d) !== 'dir') };
+  const dracutLayout = recorder.layout();
   const kernelVersions = { initramfs: [...initramfsKernels].sort(), rootfs: [...idx.kernels].sort() };
   const kernelVersion = kernelVersions.initramfs[0] ?? kernelVersions.rootfs[0];
   return {
@@ -227,7 +221,10 @@ export async function scanBootkitInitramfs(path: string, opts: ScanOptions = {})
       entries: idx.entries,
       dotSlash: idx.dotSlash,
     },
-    hook,
+    layout: dracutLayout,
+    ...(dracutLayout.recognised
+      ? { hook: { path: dracutLayout.hookPath, missingDirs: dracutLayout.missingDirs } }
+      : {}),
     cmdline,
     ...(kernelVersion ? { kernelVersion } : {}),
     kernelVersions,

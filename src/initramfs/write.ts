@@ -15,6 +15,7 @@ import { decodeMember, encoder, FAST_LEVEL, type Compression } from './compressi
 import { type ArchiveInfo, walkInitramfs } from './container.js';
 import { cpioDataPadding, cpioHeader, readCpio, S_IFMT, S_IFREG, type CpioEntry } from './cpio.js';
 import { buildOverlayArchive, type HookPlacement } from './overlay.js';
+import { type DracutLayout, readDracutLayout } from './layout.js';
 
 export type { RootfsChange } from '../rootfs/change.js';
 
@@ -36,7 +37,7 @@ export interface WriteInitramfsOptions {
    * look for rootfs.tar.gz; overlay checks the chain can take an appended archive, puts the
    * hook where this initramfs's dracut looks and emits only missing parent directories.
    */
-  scan?: { archives: ArchiveInfo[]; rootfs?: { archive: number }; hook?: HookPlacement };
+  scan?: { archives: ArchiveInfo[]; rootfs?: { archive: number }; hook?: HookPlacement; layout?: DracutLayout };
   progress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -102,6 +103,17 @@ export async function writeCustomInitramfs(
   }
 }
 
+/** Where the overlay hook goes: from the scan, else read now; refused when the layout is unknown. */
+async function hookPlacement(input: string, opts: WriteInitramfsOptions): Promise<HookPlacement> {
+  if (opts.scan?.hook) return opts.scan.hook;
+  const layout =
+    opts.scan?.layout ?? (await readDracutLayout(input, { ...(opts.signal ? { signal: opts.signal } : {}) }));
+  if (!layout.recognised) {
+    throw new UserError(`the overlay mode cannot hook into ${input}: ${layout.reason}; use mode: rewrite (or auto).`);
+  }
+  return { path: layout.hookPath, missingDirs: layout.missingDirs };
+}
+
 async function write(
   input: string,
   output: string,
@@ -123,7 +135,7 @@ async function write(
         await copyFile(input, tmp);
         const size = (await stat(tmp)).size;
         // The kernel skips zero bytes between archives; keep the new one 4-byte aligned.
-        const overlay = await buildOverlayArchive(norm, opts.mtime, opts.scan?.hook);
+        const overlay = await buildOverlayArchive(norm, opts.mtime, await hookPlacement(input, opts));
         await appendFile(tmp, Buffer.concat([Buffer.alloc((4 - (size % 4)) % 4), overlay]));
         const bytes = (await stat(tmp)).size;
         opts.progress?.({ step: 'write-initramfs', kind: 'end', done: bytes, total: bytes });

@@ -33,6 +33,10 @@ export interface BootkitBuild {
 
 export interface Fixtures {
   dir: string;
+  /** Debian suite the fixture was built from (bookworm: dracut 059; trixie: dracut-ng). */
+  suite: string;
+  /** The dracut-core package version in the initramfs. */
+  dracutVersion: string;
   kernelVersion: string;
   /** Kernel args that boot the bootkit (serial console on ttyS0 included). */
   kernelArgs: string;
@@ -51,7 +55,7 @@ export interface Fixtures {
 }
 
 /** `MAKEISO-FIXTURE-PROVISIONING: tink-worker.service started` */
-export function provisioningMarker(fx: Fixtures, unit: string): string {
+export function provisioningMarker(fx: Pick<Fixtures, 'markers'>, unit: string): string {
   return `${fx.markers.provisioning} ${unit} started`;
 }
 
@@ -101,15 +105,17 @@ export async function fixtureKey(dir = FIXTURE_SOURCE_DIR): Promise<string> {
 }
 
 /** info.json as the builder writes it: Fixtures without the paths this module adds. */
-interface InfoJson extends Omit<Fixtures, 'dir' | 'builds'> {
+interface InfoJson extends Omit<Fixtures, 'dir' | 'builds' | 'suite' | 'dracutVersion'> {
+  suite?: string;
+  dracutVersion?: string;
   builds: Record<string, Omit<BootkitBuild, 'name'> & { variant: string; compression: string }>;
 }
 
 /** Reads `info.json` of a built fixture dir and turns its relative names into absolute paths. */
-export async function loadFixtures(dir: string): Promise<Fixtures> {
+export async function loadFixtures(dir: string, names: readonly BuildName[] = BUILD_NAMES): Promise<Fixtures> {
   const info = JSON.parse(await readFile(join(dir, 'info.json'), 'utf8')) as InfoJson;
   const builds = {} as Record<BuildName, BootkitBuild>;
-  for (const name of BUILD_NAMES) {
+  for (const name of names) {
     const b = info.builds[name];
     if (!b) throw new Error(`fixture ${dir}/info.json has no build ${name}; delete the directory to rebuild it`);
     builds[name] = {
@@ -125,6 +131,8 @@ export async function loadFixtures(dir: string): Promise<Fixtures> {
   }
   return {
     dir,
+    suite: info.suite ?? 'bookworm',
+    dracutVersion: info.dracutVersion ?? 'unknown',
     kernelVersion: info.kernelVersion,
     kernelArgs: info.kernelArgs,
     builds,
@@ -192,12 +200,12 @@ async function acquireLock(lockPath: string, done: () => Promise<boolean>): Prom
 }
 
 /** Runs the builder as root, forwarding its progress lines; throws with the last lines on failure. */
-async function runBuilder(outDir: string, debCache: string): Promise<void> {
+async function runBuilder(outDir: string, debCache: string, env: Record<string, string> = {}): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new Error('building the Debian fixtures needs root (debootstrap, chroot); run the e2e tests as root');
   }
   const proc = execa('bash', [BUILDER, outDir], {
-    env: { FIXTURE_DEB_CACHE: debCache },
+    env: { FIXTURE_DEB_CACHE: debCache, ...env },
     stdin: 'ignore',
     all: true,
     buffer: false,
@@ -228,9 +236,10 @@ async function runBuilder(outDir: string, debCache: string): Promise<void> {
  * Removes fixture dirs of other builder versions that nobody used for PRUNE_AFTER_MS (each use
  * touches info.json), so a test run still on an older version (a shared work tree) keeps its files.
  */
-async function pruneOld(fixturesDir: string, keep: string): Promise<void> {
+async function pruneOld(fixturesDir: string, keep: string, prefix = ''): Promise<void> {
   for (const name of await readdir(fixturesDir)) {
-    const m = /^([0-9a-f]{16})(\.tmp)?$/.exec(name);
+    if (!name.startsWith(prefix)) continue;
+    const m = /^([0-9a-f]{16})(\.tmp)?$/.exec(name.slice(prefix.length));
     if (!m || m[1] === keep) continue;
     const path = join(fixturesDir, name);
     const used = await stat(join(path, 'info.json')).catch(() => stat(path));
@@ -240,10 +249,46 @@ async function pruneOld(fixturesDir: string, keep: string): Promise<void> {
 }
 
 /** Marks a fixture dir as in use (see pruneOld) and loads it. */
-async function useFixtures(dir: string): Promise<Fixtures> {
+async function useFixtures(dir: string, names: readonly BuildName[] = BUILD_NAMES): Promise<Fixtures> {
   const now = new Date();
   await utimes(join(dir, 'info.json'), now, now).catch(() => undefined);
-  return loadFixtures(dir);
+  return loadFixtures(dir, names);
+}
+
+/**
+ * The dracut-ng variant: the same builder on Debian trixie (dracut-ng: hooks in
+ * /var/lib/dracut/hooks), only the full-gzip bootkit. Its own lock and .deb cache, so it
+ * never waits for (or mixes packages with) the bookworm build.
+ */
+export type DracutNgFixtures = Omit<Fixtures, 'builds'> & { builds: { 'full-gzip': BootkitBuild } };
+
+export async function ensureDracutNgFixtures(): Promise<DracutNgFixtures> {
+  const root = cacheRoot();
+  const fixturesDir = join(root, 'fixtures');
+  const key = await fixtureKey();
+  const prefix = 'dracut-ng-';
+  const dir = join(fixturesDir, `${prefix}${key}`);
+  const names: BuildName[] = ['full-gzip'];
+  const ready = () => exists(join(dir, 'info.json'));
+  if (!(await ready())) {
+    await mkdir(fixturesDir, { recursive: true });
+    const lockPath = join(fixturesDir, 'build-dracut-ng.lock');
+    if ((await acquireLock(lockPath, ready)) === 'acquired') {
+      try {
+        if (!(await ready())) {
+          process.stderr.write(`building the dracut-ng (Debian trixie) bootkit fixture into ${dir}...\n`);
+          await runBuilder(dir, join(root, 'debs-trixie'), {
+            FIXTURE_SUITE: 'trixie',
+            FIXTURE_BUILDS: names.join(' '),
+          });
+        }
+      } finally {
+        await rm(lockPath, { force: true });
+      }
+      await pruneOld(fixturesDir, key, prefix);
+    }
+  }
+  return (await useFixtures(dir, names)) as DracutNgFixtures;
 }
 
 /**

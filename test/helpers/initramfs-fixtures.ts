@@ -81,6 +81,15 @@ export async function makeTar(root: string, out: string, format: 'pax' | 'gnu' |
 
 export type Comp = 'gzip' | 'zstd' | 'xz' | 'none' | 'lz4';
 
+/**
+ * classic: usr/lib/dracut/hooks (dracut 059); dracut-ng: dracut-lib.sh sets hookdir to
+ * var/lib/dracut/hooks and usr/lib/dracut/hooks is a real directory too (newer dracut-ng);
+ * dracut-ng-symlink: as Debian trixie's dracut 106 (and the EMT case that broke): hookdir
+ * /lib/dracut/hooks, usr/lib/dracut/hooks -> ../../../var/lib/dracut/hooks; none: no hooks dir.
+ */
+export type DracutTestLayout = 'classic' | 'dracut-ng' | 'dracut-ng-symlink' | 'none';
+export const DRACUT_TEST_LAYOUTS: readonly DracutTestLayout[] = ['classic', 'dracut-ng', 'dracut-ng-symlink', 'none'];
+
 export function compressCmd(c: Comp): string {
   return { gzip: 'gzip -n -9', zstd: 'zstd -q -c -3', xz: 'xz -c --check=crc32', none: 'cat', lz4: 'lz4 -l -c' }[c];
 }
@@ -92,19 +101,46 @@ export function compressCmd(c: Comp): string {
 export async function makeInitramfs(
   work: string,
   out: string,
-  opts: { compression?: Comp; microcode?: boolean; rootfs?: boolean; withIfconfig?: boolean; usrMerged?: boolean } = {},
+  opts: {
+    compression?: Comp;
+    microcode?: boolean;
+    rootfs?: boolean;
+    withIfconfig?: boolean;
+    usrMerged?: boolean;
+    /** Where dracut keeps hooks (default classic); see DRACUT_TEST_LAYOUTS. */
+    dracut?: DracutTestLayout;
+  } = {},
 ): Promise<void> {
   const c = opts.compression ?? 'gzip';
   const root = join(work, 'rootfs-tree');
   const ird = join(work, 'initrd-tree');
   await makeRootTree(root, { withIfconfig: opts.withIfconfig ?? true });
   await mkdir(join(ird, 'etc/cmdline.d'), { recursive: true });
+  const layout = opts.dracut ?? 'classic';
   if (opts.usrMerged === false) {
     await mkdir(join(ird, 'lib/dracut/hooks/pre-pivot'), { recursive: true });
     await mkdir(join(ird, 'usr/lib'), { recursive: true });
   } else {
-    await mkdir(join(ird, 'usr/lib/dracut/hooks/pre-pivot'), { recursive: true });
+    await mkdir(join(ird, 'usr/lib'), { recursive: true });
     await symlink('usr/lib', join(ird, 'lib'));
+  }
+  if (layout === 'classic' && opts.usrMerged !== false) {
+    await mkdir(join(ird, 'usr/lib/dracut/hooks/pre-pivot'), { recursive: true });
+  }
+  if (layout === 'dracut-ng' || layout === 'dracut-ng-symlink') {
+    // dracut-ng: hooks in var/lib/dracut/hooks; the vendor's mount hook fills the root.
+    for (const stage of ['pre-pivot', 'mount'])
+      await mkdir(join(ird, 'var/lib/dracut/hooks', stage), { recursive: true });
+    await writeFile(join(ird, 'var/lib/dracut/hooks/mount/10-mount-tmpfsroot.sh'), '# vendor\n');
+    // trixie's dracut 106 sets hookdir=/lib/dracut/hooks and reaches var/lib through the links.
+    const hookdir =
+      layout === 'dracut-ng' ? '[ -z "$hookdir" ] && hookdir=/var/lib/dracut/hooks' : 'hookdir=/lib/dracut/hooks';
+    await writeFile(join(ird, 'usr/lib/dracut-lib.sh'), `${hookdir}\nexport hookdir\n`);
+    if (layout === 'dracut-ng') await mkdir(join(ird, 'usr/lib/dracut/hooks/pre-pivot'), { recursive: true });
+    else {
+      await mkdir(join(ird, 'usr/lib/dracut'), { recursive: true });
+      await symlink('../../../var/lib/dracut/hooks', join(ird, 'usr/lib/dracut/hooks'));
+    }
   }
   await mkdir(join(ird, `usr/lib/modules/${KVER}`), { recursive: true });
   await writeFile(join(ird, 'etc/cmdline.d/95root-dev.conf'), 'root=tmpfs rootflags=size=1G,mode=0755\n');

@@ -7,7 +7,7 @@ import { buildIso, type BuildResult } from '../../src/build.js';
 import { buildRequestFor } from '../../src/cli/build-run.js';
 import { ValidationError } from '../../src/errors.js';
 import type { ProgressEvent } from '../../src/progress.js';
-import type { BuildName, Fixtures } from './fixtures.js';
+import type { BootkitBuild, BuildName, Fixtures } from './fixtures.js';
 
 /** `openssl passwd -6 -salt makeisotest secret`: the test user's password hash. */
 export const TEST_PASSWORD_HASH =
@@ -24,10 +24,11 @@ export interface FixtureIsoOptions {
 }
 
 export async function buildFixtureIso(
-  fx: Fixtures,
+  fx: Pick<Fixtures, 'osImage'> & { builds: Partial<Record<BuildName, BootkitBuild>> },
   opts: FixtureIsoOptions,
 ): Promise<BuildResult & { events: ProgressEvent[] }> {
   const build = fx.builds[opts.build ?? 'full-gzip'];
+  if (!build) throw new Error(`this fixture has no ${opts.build ?? 'full-gzip'} build`);
   const answers = {
     bootkit: { archive: build.tarball },
     osImage: { path: fx.osImage },

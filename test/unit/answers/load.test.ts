@@ -32,7 +32,7 @@ describe('a valid file', () => {
     expect(a.provisioningServices).toEqual([...DEFAULT_MASKED_SERVICES]);
     expect(a.console).toEqual({ port: 'ttyS0', speed: 115200 });
     expect(a.afterInstall).toBe('reboot');
-    expect(a.mode).toBe('overlay');
+    expect(a.mode).toBe('auto');
     expect(a.tmpfsSize).toBe('1G');
   });
 
@@ -196,7 +196,7 @@ describe('each invalid field is reported at its path', () => {
     ['console port', (a) => (a.console = { port: '/dev/ttyS0' }), /^console\.port: must be a serial device name/],
     ['afterInstall', (a) => (a.afterInstall = 'halt'), /^afterInstall: must be one of: reboot, poweroff, stay/],
     ['tmpfsSize', (a) => (a.tmpfsSize = '1 GB'), /^tmpfsSize: must be a size such as 1G/],
-    ['mode', (a) => (a.mode = 'copy'), /^mode: must be one of: overlay, rewrite/],
+    ['mode', (a) => (a.mode = 'copy'), /^mode: must be one of: auto, overlay, rewrite/],
     [
       'bootkit sha',
       (a) => (a.bootkit = { archive: 'boot.tar.gz', sha256: 'abc' }),
