@@ -79,9 +79,21 @@ on_exit() {
   [[ -n $reason ]] || reason=${LAST_ERR:-exit status ${rc}}
   failure_cleanup
   if ((STEP_NO > 0)); then reason="step ${STEP_NO}/${#STEPS[@]} (${STEP_TEXT}): ${reason}"; fi
+  print_log
   say "FAILED: ${reason}; nothing rebooted; log: ${MI_LOG_FILE}"
   media_copy_log "$MI_LOG_FILE"
   exit "$rc"
+}
+
+# print_log: the whole log on the console after a failure (before the FAILED line, which stays
+# last), so it can be read on the node without a log partition (lines prefixed "make-iso-log: ").
+print_log() {
+  local line
+  info "the installer log follows (${MI_LOG_FILE})"
+  while IFS= read -r line; do
+    log_emit_console "make-iso-log: ${line}"
+  done <"$MI_LOG_FILE"
+  info "end of the installer log"
 }
 
 # failure_cleanup: unmount what we mounted; clear the partition table of a half-installed disk so
@@ -99,6 +111,7 @@ failure_cleanup() {
 preflight() {
   local t
   local -a need=(lsblk blkid mount umount mountpoint gzip dd sha256sum head tr grep wipefs sfdisk partx blockdev useradd chpasswd)
+  [[ $MI_PERSISTENT_SIZE_GIB == 0 ]] || need+=(e2fsck resize2fs)
   ((MI_LVM_SIZE_GIB > 0)) && need+=(parted pvcreate vgcreate vgchange)
   if [[ -d /sys/firmware/efi && -z ${MI_TEST_NO_BOOTENTRY:-} ]]; then need+=(efibootmgr); fi
   local -a missing=()
@@ -213,10 +226,12 @@ verify_image() {
   image_grow_gpt "$TARGET_DISK"
   image_reread "$TARGET_DISK"
   image_find_partitions "$TARGET_DISK" "$MI_RUN_DIR"
+  image_grow_persistent "$TARGET_DISK" "$MI_RUN_DIR"
 }
 
 configure() {
   cfg_mount_root "$PART_ROOTFS" "$MI_RUN_DIR/target"
+  cfg_check_image
   cfg_user
   cfg_ssh_keys
   cfg_proxy
@@ -226,7 +241,7 @@ configure() {
   cfg_host_type
   cfg_cloud_init "${MI_INSTALL_ENV%/*}"
   cfg_hugepages
-  cfg_user_apps "$MEDIA_ROOT"
+  cfg_user_apps "$MEDIA_ROOT" "$MI_RUN_DIR"
   cfg_marker "$TARGET_DISK"
 }
 
