@@ -222,7 +222,7 @@ image_grow_persistent() {
       return 0
     fi
   done
-  new=$(persistent_new_size "$start" "$size" "$total" "$MI_LVM_SIZE_GIB" "$MI_PERSISTENT_SIZE_GIB") || die "$new"
+  new=$(persistent_new_size "$start" "$size" "$total" $((MI_LVM_SIZE_GIB * 1024)) "$MI_PERSISTENT_SIZE_GIB") || die "$new"
   [[ $new != keep ]] || { info "edge_persistent: already fills the disk"; return 0; }
   guard_write "$disk"
   printf ',%s\n' "$new" | run sfdisk -q --no-reread --no-tell-kernel -N "$num" -- "$disk" ||

@@ -182,7 +182,10 @@ const user = z
   .describe('the user created on the installed node (give a password hash, ssh keys, or both)');
 
 /** The sudo policy the installer applies: the answer, else `password` with a hash, else `nopasswd`. */
-export function sudoPolicy(u: { passwordHash?: string | undefined; sudo?: (typeof SUDO_POLICIES)[number] | undefined }) {
+export function sudoPolicy(u: {
+  passwordHash?: string | undefined;
+  sudo?: (typeof SUDO_POLICIES)[number] | undefined;
+}) {
   return u.sudo ?? (u.passwordHash === undefined ? 'nopasswd' : 'password');
 }
 
@@ -317,12 +320,14 @@ const cloudInit = z
     writeFiles: z
       .array(writeFile)
       .default([])
-      .describe('files cloud-init writes at every boot (`write_files`; the node\'s /var is tmpfs, so cloud-init starts afresh)'),
+      .describe(
+        "files cloud-init writes at every boot (`write_files`; the node's /var is tmpfs, so cloud-init starts afresh)",
+      ),
     runcmd: z
       .array(z.union([z.string(), z.array(z.string()).min(1)]))
       .default([])
       .describe(
-        'commands cloud-init runs at EVERY boot (`runcmd`; the node\'s /var is tmpfs): write them idempotently. A shell string or an argv list',
+        "commands cloud-init runs at EVERY boot (`runcmd`; the node's /var is tmpfs): write them idempotently. A shell string or an argv list",
       ),
   })
   .prefault({})

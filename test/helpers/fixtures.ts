@@ -167,7 +167,10 @@ function pidAlive(pid: number): boolean {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Takes `lockPath` (O_EXCL create holding our pid); waits while a live process holds it. */
-export async function acquireLock(lockPath: string, done: () => Promise<boolean>): Promise<'acquired' | 'done-elsewhere'> {
+export async function acquireLock(
+  lockPath: string,
+  done: () => Promise<boolean>,
+): Promise<'acquired' | 'done-elsewhere'> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   let told = false;
   for (;;) {

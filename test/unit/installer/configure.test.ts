@@ -96,7 +96,7 @@ describe('static network without an interface name', () => {
     const r = cfg(STATIC, 'cfg_network', { MI_SYS_CLASS_NET: net });
     expect(r.stderr).toBe('');
     expect(read('etc/systemd/network/10-make-iso-static.network')).toBe(
-      '# Written by the make-iso installer.\n[Match]\nMACAddress=52:54:00:00:00:02\n\n[Network]\nAddress=10.0.0.5/24\nGateway=10.0.0.1\nDNS=10.0.0.2\n',
+      '# Written by the make-iso installer.\n[Match]\nMACAddress=52:54:00:00:00:02\n\n[Network]\nConfigureWithoutCarrier=yes\nIgnoreCarrierLoss=yes\nAddress=10.0.0.5/24\nGateway=10.0.0.1\nDNS=10.0.0.2\n',
     );
   });
 
