@@ -21,6 +21,8 @@ export interface FixtureIsoOptions {
   /** Extra answers, merged over the defaults below (top-level keys replace). */
   answers?: Record<string, unknown>;
   name?: string;
+  /** OS image to install instead of the fixtures' GRUB stub (e.g. the EMT OS image fixture). */
+  osImage?: string;
 }
 
 export async function buildFixtureIso(
@@ -30,7 +32,7 @@ export async function buildFixtureIso(
   const build = fx.builds[opts.build ?? 'full-gzip'];
   const answers = {
     bootkit: { archive: build.tarball },
-    osImage: { path: fx.osImage },
+    osImage: { path: opts.osImage ?? fx.osImage },
     output: { path: join(opts.dir, opts.name ?? 'installer.iso'), sourceDateEpoch: 1_700_000_000 },
     user: { name: 'edge', passwordHash: TEST_PASSWORD_HASH, sshKeys: [TEST_SSH_KEY] },
     ...opts.answers,
