@@ -130,10 +130,16 @@ cfg_proxy() {
     "$MI_HTTP_PROXY" "$MI_HTTPS_PROXY" "$MI_NO_PROXY" | cfg_write etc/sysconfig/proxy 0644
 }
 
-# cfg_hostname: /etc/hostname (empty answer: keep the image's).
+# cfg_hostname: /etc/hostname, and the name on 127.0.1.1 in /etc/hosts so that it resolves
+# (sudo warns otherwise); empty answer: keep the image's.
 cfg_hostname() {
   [[ -n $MI_HOSTNAME ]] || return 0
   printf '%s\n' "$MI_HOSTNAME" | cfg_write etc/hostname 0644
+  local hosts=$CFG_ROOT/etc/hosts
+  {
+    if [[ -f $hosts ]]; then grep -vE '^127\.0\.1\.1[[:blank:]]' -- "$hosts" || true; fi
+    printf '127.0.1.1\t%s\n' "$MI_HOSTNAME"
+  } | cfg_write etc/hosts 0644
 }
 
 # cfg_net_pick_interface: the interface to configure when none is named: the first ethernet

@@ -60,6 +60,13 @@ describe('files', () => {
     );
   });
 
+  it('puts the host name on 127.0.1.1 in /etc/hosts, replacing an older line', () => {
+    writeFileSync(join(root, 'etc/hosts'), '127.0.0.1\tlocalhost\n127.0.1.1\told-name\n');
+    cfg("MI_HOSTNAME='edge-node-7'", 'cfg_hostname');
+    expect(read('etc/hostname')).toBe('edge-node-7\n');
+    expect(read('etc/hosts')).toBe('127.0.0.1\tlocalhost\n127.0.1.1\tedge-node-7\n');
+  });
+
   it('writes nothing for empty answers', () => {
     const r = cfg(
       "MI_HOSTNAME='' MI_NTP_SERVERS=() MI_HUGEPAGES=0",
