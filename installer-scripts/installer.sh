@@ -81,9 +81,21 @@ on_exit() {
   [[ -n $reason ]] || reason=${LAST_ERR:-exit status ${rc}}
   failure_cleanup
   if ((STEP_NO > 0)); then reason="step ${STEP_NO}/${#STEPS[@]} (${STEP_TEXT}): ${reason}"; fi
+  print_log
   say "FAILED: ${reason}; nothing rebooted; log: ${MI_LOG_FILE}"
   media_copy_log "$MI_LOG_FILE"
   exit "$rc"
+}
+
+# print_log: the whole log on the console after a failure (before the FAILED line, which stays
+# last), so it can be read on the node without a log partition (lines prefixed "make-iso-log: ").
+print_log() {
+  local line
+  info "the installer log follows (${MI_LOG_FILE})"
+  while IFS= read -r line; do
+    log_emit_console "make-iso-log: ${line}"
+  done <"$MI_LOG_FILE"
+  info "end of the installer log"
 }
 
 # failure_cleanup: unmount what we mounted; clear the partition table of a half-installed disk so
@@ -210,10 +222,12 @@ verify_image() {
   image_grow_gpt "$TARGET_DISK"
   image_reread "$TARGET_DISK"
   image_find_partitions "$TARGET_DISK" "$MI_RUN_DIR"
+  image_grow_persistent "$TARGET_DISK" "$MI_RUN_DIR"
 }
 
 configure() {
   cfg_mount_root "$PART_ROOTFS" "$MI_RUN_DIR/target"
+  cfg_check_image
   cfg_user
   cfg_ssh_keys
   cfg_proxy
@@ -223,7 +237,7 @@ configure() {
   cfg_host_type
   cfg_cloud_init "${MI_INSTALL_ENV%/*}"
   cfg_hugepages
-  cfg_user_apps "$MEDIA_ROOT"
+  cfg_user_apps "$MEDIA_ROOT" "$MI_RUN_DIR"
   cfg_marker "$TARGET_DISK"
 }
 

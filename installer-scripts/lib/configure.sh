@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Applies the answers to the installed root filesystem (mounted from the partition labelled
 # rootfs): user with its SHA-512 hash and sudo rights, ssh keys, proxy, hostname, network, DNS,
-# NTP, host type, cloud-init extras, hugepages, user apps. Values are written as data into files,
-# each file written whole (temp file + rename) and logged by path, never by content.
+# host type, cloud-init (NoCloud forced, extras and NTP), hugepages; user apps onto
+# edge_persistent. Values are written as data into files, each file written whole (temp file +
+# rename) and logged by path, never by content. The node runs EMT's model (docs/installed-node.md):
+# the rootfs is the read-only lower layer of /etc and /var, edge_persistent is /opt.
 # shellcheck disable=SC2034 # globals set here are read by installer.sh and the other libraries
 
 CFG_ROOT=''
@@ -72,7 +74,18 @@ cfg_user() {
   else
     info "no password hash given: ${user} logs in with its ssh key only"
   fi
-  printf '%s ALL=(ALL) ALL\n' "$user" | cfg_write "etc/sudoers.d/90-make-iso-${user}" 0440
+  cfg_sudo "$user"
+}
+
+# cfg_sudo USER: the sudo policy MI_USER_SUDO: nopasswd (upstream's NOPASSWD:ALL), password
+# (ALL, asks the user's password) or none (no sudoers file).
+cfg_sudo() {
+  local user=$1
+  case ${MI_USER_SUDO:-password} in
+    nopasswd) printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$user" | cfg_write "etc/sudoers.d/90-make-iso-${user}" 0440 ;;
+    password) printf '%s ALL=(ALL) ALL\n' "$user" | cfg_write "etc/sudoers.d/90-make-iso-${user}" 0440 ;;
+    none) log "sudo: none for ${user}" ;;
+  esac
 }
 
 # cfg_ssh_keys: add the keys to the user's authorized_keys (dir 0700, file 0600, owned by the user).
@@ -94,7 +107,8 @@ cfg_ssh_keys() {
   log "wrote ${home}/.ssh/authorized_keys (${#MI_SSH_KEYS[@]} key(s))"
 }
 
-# cfg_proxy: proxy variables (lower and upper case) in /etc/environment, replacing older ones.
+# cfg_proxy: proxy variables (lower and upper case) in /etc/environment, replacing older ones,
+# and /etc/sysconfig/proxy (PROXY_ENABLED="yes"), as upstream's installer sets them.
 cfg_proxy() {
   [[ -n $MI_HTTP_PROXY$MI_HTTPS_PROXY$MI_NO_PROXY ]] || return 0
   local env=$CFG_ROOT/etc/environment name value
@@ -112,12 +126,20 @@ cfg_proxy() {
       printf '%s="%s"\n%s="%s"\n' "$name" "$value" "${name^^}" "$value"
     done
   } | cfg_write etc/environment 0644
+  printf '# Written by the make-iso installer.\nPROXY_ENABLED="yes"\nHTTP_PROXY="%s"\nHTTPS_PROXY="%s"\nNO_PROXY="%s"\n' \
+    "$MI_HTTP_PROXY" "$MI_HTTPS_PROXY" "$MI_NO_PROXY" | cfg_write etc/sysconfig/proxy 0644
 }
 
-# cfg_hostname: /etc/hostname (empty answer: keep the image's).
+# cfg_hostname: /etc/hostname, and the name on 127.0.1.1 in /etc/hosts so that it resolves
+# (sudo warns otherwise); empty answer: keep the image's.
 cfg_hostname() {
   [[ -n $MI_HOSTNAME ]] || return 0
   printf '%s\n' "$MI_HOSTNAME" | cfg_write etc/hostname 0644
+  local hosts=$CFG_ROOT/etc/hosts
+  {
+    if [[ -f $hosts ]]; then grep -vE '^127\.0\.1\.1[[:blank:]]' -- "$hosts" || true; fi
+    printf '127.0.1.1\t%s\n' "$MI_HOSTNAME"
+  } | cfg_write etc/hosts 0644
 }
 
 # cfg_net_pick_interface: the interface to configure when none is named: the first ethernet
@@ -144,7 +166,8 @@ cfg_net_pick_interface() {
 }
 
 # cfg_network: static address as a systemd-networkd .network file (matched by name, or by the
-# MAC of the interface picked now); DNS servers with DHCP as a resolved.conf drop-in.
+# MAC of the interface picked now), configured with or without carrier (upstream's
+# ignore-carrier); DNS servers with DHCP as a resolved.conf drop-in.
 cfg_network() {
   local dns
   if [[ $MI_NET_MODE == static ]]; then
@@ -158,7 +181,7 @@ cfg_network() {
       match="MACAddress=${mac}"
     fi
     {
-      printf '# Written by the make-iso installer.\n[Match]\n%s\n\n[Network]\nAddress=%s/%s\n' \
+      printf '# Written by the make-iso installer.\n[Match]\n%s\n\n[Network]\nConfigureWithoutCarrier=yes\nIgnoreCarrierLoss=yes\nAddress=%s/%s\n' \
         "$match" "$MI_NET_ADDRESS" "$MI_NET_PREFIX"
       [[ -z $MI_NET_GATEWAY ]] || printf 'Gateway=%s\n' "$MI_NET_GATEWAY"
       for dns in "${MI_NET_DNS[@]}"; do printf 'DNS=%s\n' "$dns"; done
@@ -170,11 +193,11 @@ cfg_network() {
   return 0
 }
 
-# cfg_ntp: NTP servers as a systemd-timesyncd drop-in.
+# cfg_ntp: the NTP servers go to cloud-init's ntp module (cfg_cloud_init), which configures the
+# image's chronyd, as upstream does; EMT does not run systemd-timesyncd.
 cfg_ntp() {
   ((${#MI_NTP_SERVERS[@]})) || return 0
-  printf '# Written by the make-iso installer.\n[Time]\nNTP=%s\n' "${MI_NTP_SERVERS[*]}" |
-    cfg_write etc/systemd/timesyncd.conf.d/90-make-iso-ntp.conf 0644
+  log "ntp: ${#MI_NTP_SERVERS[@]} server(s) through cloud-init's ntp module (chrony)"
 }
 
 # cfg_host_type: the host type marker read by the node's provisioning (kubernetes|container).
@@ -182,14 +205,53 @@ cfg_host_type() {
   printf '%s\n' "$MI_HOST_TYPE" | cfg_write etc/make-iso/host-type 0644
 }
 
-# cfg_cloud_init CONFIG_DIR: cloud-init extras as /etc/cloud/cloud.cfg.d/99-make-iso.cfg. A
-# cloud.cfg.d file is merged into cloud-init's configuration whatever datasource the image
-# lists, so write_files/runcmd apply without depending on a NoCloud seed being enabled.
+# cfg_has_cloud_init: the installed image carries cloud-init (its /etc/cloud/cloud.cfg).
+cfg_has_cloud_init() {
+  [[ -f $CFG_ROOT/etc/cloud/cloud.cfg ]]
+}
+
+# cfg_cloud_init CONFIG_DIR: force the NoCloud datasource as upstream does (ds-identify.cfg plus
+# a seed in the image's /var, the lower layer of the node's tmpfs /var), so cloud-init runs at
+# every boot; the extras (and NTP) as /etc/cloud/cloud.cfg.d/99-make-iso.cfg.
 cfg_cloud_init() {
-  local src=$1/cloud-init.yaml
+  local src=$1/cloud-init.yaml seed=var/lib/cloud/seed/nocloud
+  if ! cfg_has_cloud_init; then
+    [[ $MI_CLOUD_INIT != yes ]] || die "the OS image has no cloud-init: the cloudInit answers cannot apply"
+    ((${#MI_NTP_SERVERS[@]} == 0)) || die "the OS image has no cloud-init: the ntp answers cannot apply"
+    log "cloud-init: not in the image"
+    return 0
+  fi
+  printf '# Written by the make-iso installer: cloud-init runs with the NoCloud seed.\ndatasource: NoCloud\n' |
+    cfg_write etc/cloud/ds-identify.cfg 0644
+  printf 'instance-id: make-iso-%s\n' "${MI_OS_IMAGE_SHA256:0:16}" | cfg_write "$seed/meta-data" 0644
+  printf '#cloud-config\n{}\n' | cfg_write "$seed/user-data" 0644
+  printf '# Written by the make-iso installer.\n# The installer set the host name; cloud-init keeps it.\npreserve_hostname: true\n' |
+    cfg_write etc/cloud/cloud.cfg.d/98-make-iso-base.cfg 0644
+  if ((${#MI_NTP_SERVERS[@]})); then
+    {
+      printf '# Written by the make-iso installer.\nntp:\n  enabled: true\n  ntp_client: chrony\n  servers:\n'
+      local server
+      for server in "${MI_NTP_SERVERS[@]}"; do printf '    - "%s"\n' "$server"; done
+    } | cfg_write etc/cloud/cloud.cfg.d/97-make-iso-ntp.cfg 0644
+  fi
   [[ $MI_CLOUD_INIT == yes ]] || return 0
   [[ -r $src ]] || die "MI_CLOUD_INIT is yes but ${src} is missing from the installer"
   cfg_write etc/cloud/cloud.cfg.d/99-make-iso.cfg 0600 <"$src"
+}
+
+# cfg_check_image: every answer can take effect on this image (checked before the first write).
+cfg_check_image() {
+  local -a why=()
+  if [[ $MI_CLOUD_INIT == yes ]] && ! cfg_has_cloud_init; then
+    why+=("cloudInit answers need cloud-init, which the OS image lacks")
+  fi
+  if ((${#MI_NTP_SERVERS[@]})) && ! cfg_has_cloud_init; then
+    why+=("ntp.servers needs cloud-init (its ntp module drives chrony), which the OS image lacks")
+  fi
+  if [[ -n $MI_USER_APPS_DIR && -z $PART_PERSISTENT ]]; then
+    why+=("userAppsDir needs an edge_persistent partition, which the OS image lacks")
+  fi
+  ((${#why[@]} == 0)) || die "answers that cannot apply to this OS image: $(IFS=';' && printf '%s' "${why[*]}")"
 }
 
 # cfg_hugepages: the number of 2 MiB hugepages as a sysctl.d file.
@@ -199,13 +261,24 @@ cfg_hugepages() {
     cfg_write etc/sysctl.d/90-make-iso-hugepages.conf 0644
 }
 
-# cfg_user_apps MEDIA_DIR: copy the media's user-apps directory to /opt/user-apps.
+# cfg_user_apps MEDIA_DIR RUN_DIR: copy the media's user-apps directory onto edge_persistent
+# (the node's /opt), as user-apps/. An empty or absent directory on the media gives an empty one.
 cfg_user_apps() {
-  local media=$1
+  local media=$1 dir=$2/persistent
   [[ -n $MI_USER_APPS_DIR ]] || return 0
-  [[ -d $media/$MI_USER_APPS_DIR ]] || die "the user apps directory ${MI_USER_APPS_DIR} is not on the media"
-  mkdir -p -- "$CFG_ROOT/opt/user-apps"
-  run cp -R -- "$media/$MI_USER_APPS_DIR/." "$CFG_ROOT/opt/user-apps/" || die "cannot copy the user apps"
+  [[ -n $PART_PERSISTENT ]] || die "userAppsDir needs an edge_persistent partition, which the OS image lacks"
+  guard_write "$PART_PERSISTENT"
+  mkdir -p -- "$dir"
+  run mount -- "$PART_PERSISTENT" "$dir" || die "cannot mount edge_persistent ${PART_PERSISTENT}"
+  mkdir -p -- "$dir/user-apps"
+  if [[ -d $media/$MI_USER_APPS_DIR ]]; then
+    run cp -R -- "$media/$MI_USER_APPS_DIR/." "$dir/user-apps/" || { run umount -- "$dir"; die "cannot copy the user apps onto edge_persistent"; }
+  else
+    info "the user apps directory is empty"
+  fi
+  log "wrote /opt/user-apps on edge_persistent ($(du -sh -- "$dir/user-apps" | cut -f1))"
+  run sync
+  run umount -- "$dir" || die "cannot unmount edge_persistent"
 }
 
 # cfg_marker DISK: record what was installed, when and by which make-iso.

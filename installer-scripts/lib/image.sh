@@ -176,3 +176,61 @@ image_bios_note() {
     info "BIOS: the image has no BIOS boot code; ${disk} boots by UEFI only (select UEFI boot in the firmware)"
   fi
 }
+
+# persistent_new_size START SIZE DISK_SECTORS RESERVE_MIB WANT_GIB: the new size in 512-byte
+# sectors of the last partition (edge_persistent) starting at START with SIZE sectors on a GPT disk
+# of DISK_SECTORS, leaving RESERVE_MIB (+1 MiB slack) free at the end for the LVM partition. WANT_GIB
+# empty: as large as fits (ends on a MiB boundary); N: exactly N GiB. Prints "keep" when it cannot
+# grow; fails (status 1, reason on stdout) when N GiB is smaller than the image's or does not fit.
+persistent_new_size() {
+  local start=$1 size=$2 total=$3 reserve=$4 want=$5 last limit end max
+  last=$((total - 34))
+  limit=$((last - (reserve > 0 ? reserve + 1 : 0) * 2048))
+  end=$(((limit + 1) / 2048 * 2048 - 1))
+  max=$((end - start + 1))
+  if [[ -z $want ]]; then
+    if ((max > size)); then printf '%s\n' "$max"; else printf 'keep\n'; fi
+    return 0
+  fi
+  local sectors=$((want * 2097152))
+  if ((sectors < size)); then
+    printf 'persistent.sizeGiB %s GiB is smaller than the image'"'"'s edge_persistent (%s MiB)\n' "$want" $((size / 2048))
+    return 1
+  fi
+  if ((sectors > max)); then
+    printf 'persistent.sizeGiB %s GiB does not fit on the disk (at most %s MiB)\n' "$want" $((max / 2048))
+    return 1
+  fi
+  if ((sectors == size)); then printf 'keep\n'; else printf '%s\n' "$sectors"; fi
+}
+
+# image_grow_persistent DISK RUN_DIR: grow edge_persistent (when it is the last partition) and
+# its ext4 file system, by MI_PERSISTENT_SIZE_GIB (empty: to the end of the disk, minus the LVM
+# size; 0: keep the image's size).
+image_grow_persistent() {
+  local disk=$1 part name dname num start size total other new rc=0
+  [[ $MI_PERSISTENT_SIZE_GIB != 0 ]] || { info "edge_persistent: kept at the image's size"; return 0; }
+  part=$PART_PERSISTENT
+  [[ -n $part ]] || { info "edge_persistent: none in the image, nothing to grow"; return 0; }
+  name=${part##*/} dname=${disk##*/}
+  num=$(<"/sys/class/block/${name}/partition") start=$(<"/sys/class/block/${name}/start")
+  size=$(<"/sys/class/block/${name}/size") total=$(<"/sys/class/block/${dname}/size")
+  for other in /sys/class/block/"$dname"/"$dname"*; do
+    [[ -r $other/start ]] || continue
+    if (($(<"$other/start") > start)); then
+      info "edge_persistent is not the last partition: kept at the image's size"
+      return 0
+    fi
+  done
+  new=$(persistent_new_size "$start" "$size" "$total" $((MI_LVM_SIZE_GIB * 1024)) "$MI_PERSISTENT_SIZE_GIB") || die "$new"
+  [[ $new != keep ]] || { info "edge_persistent: already fills the disk"; return 0; }
+  guard_write "$disk"
+  printf ',%s\n' "$new" | run sfdisk -q --no-reread --no-tell-kernel -N "$num" -- "$disk" ||
+    die "cannot grow the edge_persistent partition on ${disk}"
+  image_reread "$disk"
+  guard_write "$part"
+  run e2fsck -f -p -- "$part" || rc=$?
+  ((rc <= 1)) || die "e2fsck found errors on edge_persistent ${part} (status ${rc})"
+  run resize2fs -- "$part" || die "cannot grow the file system on edge_persistent ${part}"
+  info "edge_persistent: grown from $((size / 2048)) MiB to $((new / 2048)) MiB"
+}

@@ -63,6 +63,17 @@ log_emit() {
   fi
 }
 
+# log_emit_console LINE: one line to the console(s) only (not back into the log).
+log_emit_console() {
+  local line console
+  line=$(log_clean "$1")
+  ((LOG_READY)) || { printf '%s\n' "$line"; return 0; }
+  printf '%s\n' "$line" >&3 2>/dev/null || true
+  for console in "${LOG_CONSOLES[@]}"; do
+    (printf '%s\r\n' "$line" >"$console") 2>/dev/null || true
+  done
+}
+
 # say TEXT: a contract line ("MAKE-ISO-INSTALLER: ...") on the console and in the log.
 say() { log_emit "$LOG_PREFIX $*"; }
 

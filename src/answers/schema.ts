@@ -157,13 +157,38 @@ const output = z
   .prefault({})
   .describe('the ISO to build');
 
+export const SUDO_POLICIES = ['nopasswd', 'password', 'none'] as const;
+
 const user = z
   .strictObject({
     name: userName,
     passwordHash: passwordHash.optional(),
     sshKeys: z.array(sshKey).default([]).describe('authorized_keys lines for the user'),
+    sudo: z
+      .enum(SUDO_POLICIES)
+      .optional()
+      .describe(
+        "sudo for the user: `nopasswd` (upstream's NOPASSWD:ALL), `password` (asks the user's password) or `none`; default: `password` with a password hash, else `nopasswd`",
+      ),
+  })
+  .superRefine((u, ctx) => {
+    if (u.sudo === 'password' && u.passwordHash === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sudo'],
+        message: 'is `password` but the user has no passwordHash: a key-only user could never type one; use `nopasswd`',
+      });
+    }
   })
   .describe('the user created on the installed node (give a password hash, ssh keys, or both)');
+
+/** The sudo policy the installer applies: the answer, else `password` with a hash, else `nopasswd`. */
+export function sudoPolicy(u: {
+  passwordHash?: string | undefined;
+  sudo?: (typeof SUDO_POLICIES)[number] | undefined;
+}) {
+  return u.sudo ?? (u.passwordHash === undefined ? 'nopasswd' : 'password');
+}
 
 const proxy = z
   .strictObject({
@@ -247,6 +272,20 @@ const lvm = z
   .prefault({})
   .describe('LVM volume group for workloads');
 
+const persistent = z
+  .strictObject({
+    sizeGiB: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        "size of `edge_persistent` (the node's /opt) in GiB; unset: grow it to the end of the disk (minus `lvm.sizeGiB`); 0: keep the image's size",
+      ),
+  })
+  .prefault({})
+  .describe('the `edge_persistent` partition (mounted on /opt on the node: user apps, containers, /home)');
+
 const writeFile = z.strictObject({
   path: z
     .string()
@@ -264,6 +303,10 @@ const writeFile = z.strictObject({
     .optional()
     .describe('`user:group`; default root:root'),
   content: z.string().default('').describe('file content (text)'),
+  append: z
+    .boolean()
+    .default(false)
+    .describe('append `content` instead of replacing the file (cloud-init `append`); it runs at every boot'),
 });
 
 const cloudInit = z
@@ -275,11 +318,18 @@ const cloudInit = z
       })
       .prefault({})
       .describe('systemd units to enable or disable'),
-    writeFiles: z.array(writeFile).default([]).describe('files to write on first boot (cloud-init `write_files`)'),
+    writeFiles: z
+      .array(writeFile)
+      .default([])
+      .describe(
+        "files cloud-init writes at every boot (`write_files`; the node's /var is tmpfs, so cloud-init starts afresh)",
+      ),
     runcmd: z
       .array(z.union([z.string(), z.array(z.string()).min(1)]))
       .default([])
-      .describe('commands to run on first boot (cloud-init `runcmd`): a shell string or an argv list'),
+      .describe(
+        "commands cloud-init runs at EVERY boot (`runcmd`; the node's /var is tmpfs): write them idempotently. A shell string or an argv list",
+      ),
   })
   .prefault({})
   .describe('extras applied by cloud-init (NoCloud) on the installed node');
@@ -319,6 +369,7 @@ export const answersSchema = z
       .describe('what the node runs: `kubernetes` or `container`'),
     disk,
     lvm,
+    persistent,
     hugepages: z
       .number()
       .int()

@@ -36,6 +36,7 @@ user:
   # passwordHash: '$6$...'
   sshKeys: []                            # authorized_keys lines, e.g.
   #  - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... you@laptop
+  # sudo: nopasswd                       # nopasswd | password | none; default: password with a hash, else nopasswd
 
 # hostname: node-1                       # default: keep the image's host name
 
@@ -76,9 +77,14 @@ disk:
 lvm:
   sizeGiB: 0                             # LVM volume group for workloads; 0: none
 
+# edge_persistent is the node's /opt (user apps, containers, /home).
+persistent: {}                           # or: {sizeGiB: 100}
+                                         # sizeGiB unset: grow to the end of the disk (minus lvm); 0: keep the image's size
+
 hugepages: 0                             # number of 2 MiB hugepages; 0: none
 
-# Extras applied by cloud-init (NoCloud) on the installed node.
+# Extras applied by cloud-init (NoCloud) on the installed node. EMT's /var is tmpfs, so
+# cloud-init runs them again at EVERY boot: write runcmd idempotently.
 cloudInit:
   services:
     enable: []                           # e.g. [my-app.service]
@@ -87,6 +93,7 @@ cloudInit:
   #  - path: /etc/motd
   #    permissions: '0644'               # quoted octal
   #    owner: root:root
+  #    append: false                     # true: append (again at every boot)
   #    content: |
   #      Welcome to this edge node.
   runcmd: []                             # shell strings or argv lists, e.g. ['echo hi', [touch, /tmp/x]]

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { stringify } from 'yaml';
-import type { Answers } from '../answers/schema.js';
+import { sudoPolicy, type Answers } from '../answers/schema.js';
 import { shellAssignments, type ShellValue } from './shell.js';
 
 export interface InstallerConfigContext {
@@ -72,6 +72,8 @@ export function installEnvEntries(a: Answers, ctx: InstallerConfigContext): Arra
     ['MI_AFTER_INSTALL', a.afterInstall],
     ['MI_CLOUD_INIT', yesNo(hasCloudInitExtras(a))],
     ['MI_USER_APPS_DIR', a.userAppsDir ? USER_APPS_ON_MEDIA : ''],
+    ['MI_USER_SUDO', sudoPolicy(a.user)],
+    ['MI_PERSISTENT_SIZE_GIB', a.persistent.sizeGiB === undefined ? '' : String(a.persistent.sizeGiB)],
   ];
 }
 
@@ -85,6 +87,7 @@ export function renderCloudInit(a: Answers): string | undefined {
       path: f.path,
       permissions: f.permissions.padStart(4, '0'),
       ...(f.owner ? { owner: f.owner } : {}),
+      ...(f.append ? { append: true } : {}),
       content: f.content,
     }));
   }

@@ -81,9 +81,10 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(resolve(xdg), 'make-iso');
 }
 
-async function listFiles(dir: string): Promise<string[]> {
+async function listFiles(dir: string, skip: readonly string[] = []): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (skip.includes(entry.name)) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await listFiles(path)));
     else if (entry.isFile()) out.push(path);
@@ -91,10 +92,16 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-/** First 16 hex of a sha256 over every file (path and bytes) under `dir`. */
-export async function fixtureKey(dir = FIXTURE_SOURCE_DIR): Promise<string> {
+/** Subdirectories of test/fixtures with their own builder and cache (not part of the bootkit key). */
+export const SEPARATE_FIXTURES: readonly string[] = ['emt-os'];
+
+/** First 16 hex of a sha256 over every file (path and bytes) under `dir`, minus top-level `skip`. */
+export async function fixtureKey(
+  dir = FIXTURE_SOURCE_DIR,
+  skip: readonly string[] = dir === FIXTURE_SOURCE_DIR ? SEPARATE_FIXTURES : [],
+): Promise<string> {
   const hash = createHash('sha256');
-  const files = (await listFiles(dir)).map((f) => relative(dir, f)).sort();
+  const files = (await listFiles(dir, skip)).map((f) => relative(dir, f)).sort();
   for (const rel of files) {
     const data = await readFile(join(dir, rel));
     const mode = (await stat(join(dir, rel))).mode & 0o111 ? 'x' : '-';
@@ -168,7 +175,10 @@ function pidAlive(pid: number): boolean {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Takes `lockPath` (O_EXCL create holding our pid); waits while a live process holds it. */
-async function acquireLock(lockPath: string, done: () => Promise<boolean>): Promise<'acquired' | 'done-elsewhere'> {
+export async function acquireLock(
+  lockPath: string,
+  done: () => Promise<boolean>,
+): Promise<'acquired' | 'done-elsewhere'> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   let told = false;
   for (;;) {

@@ -21,6 +21,8 @@ export interface FixtureIsoOptions {
   /** Extra answers, merged over the defaults below (top-level keys replace). */
   answers?: Record<string, unknown>;
   name?: string;
+  /** OS image to install instead of the fixtures' GRUB stub (e.g. the EMT OS image fixture). */
+  osImage?: string;
 }
 
 export async function buildFixtureIso(
@@ -31,7 +33,7 @@ export async function buildFixtureIso(
   if (!build) throw new Error(`this fixture has no ${opts.build ?? 'full-gzip'} build`);
   const answers = {
     bootkit: { archive: build.tarball },
-    osImage: { path: fx.osImage },
+    osImage: { path: opts.osImage ?? fx.osImage },
     output: { path: join(opts.dir, opts.name ?? 'installer.iso'), sourceDateEpoch: 1_700_000_000 },
     user: { name: 'edge', passwordHash: TEST_PASSWORD_HASH, sshKeys: [TEST_SSH_KEY] },
     ...opts.answers,

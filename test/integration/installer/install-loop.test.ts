@@ -16,8 +16,7 @@ const canRun =
 
 let tmp: ReturnType<typeof tempDir>;
 const loops: string[] = [];
-let imageSha = '';
-let badImageSha = '';
+const shas: Record<string, string> = {};
 
 /** Attaches a fresh sparse file as a loop device and remembers it for afterEach. */
 function newLoop(name: string, size = '64M'): string {
@@ -45,7 +44,7 @@ function install(dev: string, over: Record<string, ShellValue> = {}, dir = 'img'
     shellAssignments(
       validEnv({
         MI_OS_IMAGE: 'images/os.raw.gz',
-        MI_OS_IMAGE_SHA256: dir === 'img' ? imageSha : badImageSha,
+        MI_OS_IMAGE_SHA256: shas[dir] ?? '',
         MI_NET_MODE: 'static',
         MI_NET_INTERFACE: 'eth0',
         MI_NET_ADDRESS: '192.168.10.5',
@@ -76,8 +75,10 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
     const script = join(import.meta.dirname, 'make-test-image.sh');
     sh('"$1" "$2"', script, join(tmp.dir, 'img'));
     sh('"$1" "$2" notrootfs', script, join(tmp.dir, 'bad'));
-    imageSha = sh('sha256sum <"$1"', join(tmp.dir, 'img/media/images/os.raw.gz')).split(' ')[0] ?? '';
-    badImageSha = sh('sha256sum <"$1"', join(tmp.dir, 'bad/media/images/os.raw.gz')).split(' ')[0] ?? '';
+    sh('NO_CLOUD_INIT=1 "$1" "$2"', script, join(tmp.dir, 'nocloud'));
+    for (const d of ['img', 'bad', 'nocloud']) {
+      shas[d] = sh('sha256sum <"$1"', join(tmp.dir, d, 'media/images/os.raw.gz')).split(' ')[0] ?? '';
+    }
   });
   afterEach(() => {
     for (const dev of loops.splice(0)) spawnSync('losetup', ['-d', dev]);
@@ -92,8 +93,14 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
     expect(r.lines.filter((l) => /^MAKE-ISO-INSTALLER: step /.test(l))).toHaveLength(10);
     expect(r.lines).toContain(`make-iso-installer: partitions: rootfs=${dev}p2 esp=${dev}p1 edge_persistent=${dev}p3`);
 
-    // the partition table matches the image's (the backup header moved to the end of the disk)
-    expect(partitions(dev)).toEqual(partitions(join(tmp.dir, 'img/os.raw')));
+    // the partition table matches the image's (the backup header moved to the end of the disk),
+    // but edge_persistent, the last partition, now ends on the last whole MiB of the disk
+    const image = partitions(join(tmp.dir, 'img/os.raw'));
+    const written = partitions(dev);
+    expect(written.slice(0, 2)).toEqual(image.slice(0, 2));
+    expect(written[2]).toBe(image[2]?.replace(/size=\s*\d+/, 'size=       77824'));
+    expect(r.lines).toContain('make-iso-installer: edge_persistent: grown from 8 MiB to 38 MiB');
+    expect(sh('dumpe2fs -h "$1" 2>/dev/null | grep "^Block count"', `${dev}p3`)).toMatch(/Block count:\s+38912\s*$/);
     expect(sh('sfdisk -d "$1" | grep last-lba', dev)).toMatch(/last-lba: 131038/);
 
     const root = `${dev}p2`;
@@ -120,14 +127,41 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
     );
     expect(debugfsCat(root, '/etc/hostname')).toBe('node-1\n');
     expect(debugfsCat(root, '/etc/systemd/network/10-make-iso-static.network')).toContain(
-      '[Match]\nName=eth0\n\n[Network]\nAddress=192.168.10.5/24\nGateway=192.168.10.1\nDNS=1.1.1.1\n',
+      '[Match]\nName=eth0\n\n[Network]\nConfigureWithoutCarrier=yes\nIgnoreCarrierLoss=yes\nAddress=192.168.10.5/24\nGateway=192.168.10.1\nDNS=1.1.1.1\n',
     );
-    expect(debugfsCat(root, '/etc/systemd/timesyncd.conf.d/90-make-iso-ntp.conf')).toContain('NTP=pool.ntp.org');
+    // cloud-init: NoCloud forced (ds-identify.cfg + a seed in the image's /var), NTP through its ntp module
+    expect(debugfsCat(root, '/etc/cloud/ds-identify.cfg')).toMatch(/^datasource: NoCloud$/m);
+    expect(debugfsCat(root, '/var/lib/cloud/seed/nocloud/meta-data')).toMatch(/^instance-id: make-iso-/);
+    expect(debugfsCat(root, '/etc/cloud/cloud.cfg.d/97-make-iso-ntp.cfg')).toContain(
+      'ntp:\n  enabled: true\n  ntp_client: chrony\n  servers:\n    - "pool.ntp.org"\n',
+    );
+    expect(debugfsCat(root, '/etc/sysconfig/proxy')).toContain(
+      'PROXY_ENABLED="yes"\nHTTP_PROXY="http://proxy.example:3128"',
+    );
     expect(debugfsCat(root, '/etc/sysctl.d/90-make-iso-hugepages.conf')).toContain('vm.nr_hugepages = 64');
     expect(debugfsCat(root, '/etc/make-iso/host-type')).toBe('kubernetes\n');
     expect(debugfsCat(root, '/var/log/make-iso-installer.log')).toContain('MAKE-ISO-INSTALLER: step 10/10: finish');
     // the secret hash is never logged
     expect(r.log).not.toContain(HASH);
+  });
+
+  it('keeps edge_persistent at the image size with MI_PERSISTENT_SIZE_GIB=0; a key-only user gets NOPASSWD sudo', () => {
+    const dev = newLoop('keep.img');
+    const r = install(dev, { MI_PERSISTENT_SIZE_GIB: '0', MI_USER_PASSWORD_HASH: '', MI_USER_SUDO: 'nopasswd' });
+    expect(r.status, r.log).toBe(0);
+    expect(partitions(dev)).toEqual(partitions(join(tmp.dir, 'img/os.raw')));
+    expect(debugfsCat(`${dev}p2`, '/etc/sudoers.d/90-make-iso-edge')).toBe('edge ALL=(ALL) NOPASSWD:ALL\n');
+  });
+
+  it('an image without cloud-init refuses cloud-init and ntp answers before configuring anything', () => {
+    const dev = newLoop('nocloud.img');
+    const r = install(dev, { MI_CLOUD_INIT: 'yes' }, 'nocloud');
+    expect(r.status).toBe(1);
+    expect(r.lines.at(-1)).toMatch(
+      /^MAKE-ISO-INSTALLER: FAILED: step 7\/10 .*cloudInit answers need cloud-init.*ntp\.servers needs cloud-init/,
+    );
+    expect(r.stdout).toContain('make-iso-log: ');
+    expect(spawnSync('sfdisk', ['-d', dev]).status).not.toBe(0);
   });
 
   it('a damaged image writes nothing: the disk is unchanged, FAILED, no SUCCESS', () => {
@@ -162,7 +196,9 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
       expect(r.status, r.log).toBe(0);
       expect(r.lines).toContain(`make-iso-installer: LVM: volume group lvmvg on ${dev}p4 (1 GiB)`);
       const lvm = partitions(dev)[3] ?? '';
-      expect(lvm).toMatch(/^start=\s+69632, size=\s+2097152, .*name="make-iso-lvm"$/);
+      // edge_persistent grew up to 1 GiB + 1 MiB before the end; the LVM partition follows it
+      expect(lvm).toMatch(/^start=\s+356352, size=\s+2097152, .*name="make-iso-lvm"$/);
+      expect(partitions(dev)[2]).toMatch(/^start=\s+51200, size=\s+305152, .*name="edge_persistent"$/);
       expect(sh('pvs --noheadings -o vg_name "$1" 2>/dev/null', `${dev}p4`).trim()).toBe('lvmvg');
     },
   );
@@ -194,7 +230,9 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
     expect(debugfsCat(root, '/etc/systemd/resolved.conf.d/90-make-iso-dns.conf')).toContain('DNS=9.9.9.9 2620:fe::fe');
     expect(debugfsCat(root, '/etc/cloud/cloud.cfg.d/99-make-iso.cfg')).toBe(cloud);
     expect(debugfsStat(root, '/etc/cloud/cloud.cfg.d/99-make-iso.cfg')).toMatch(/Mode:\s+0600/);
-    expect(debugfsCat(root, '/opt/user-apps/app1/run.sh')).toBe('echo app1\n');
+    // user apps land on edge_persistent (the node's /opt), not under the rootfs's hidden /opt
+    expect(debugfsCat(`${dev}p3`, '/user-apps/app1/run.sh')).toBe('echo app1\n');
+    expect(debugfsStat(root, '/opt/user-apps')).not.toMatch(/Type: directory/);
     expect(debugfsCat(root, '/etc/make-iso/host-type')).toBe('container\n');
   });
 });

@@ -294,3 +294,39 @@ describe('the installer accepts what we render', () => {
     expect(out.trim()).toBe('OK');
   });
 });
+
+describe('EMT runtime answers', () => {
+  test('sudo defaults to nopasswd for a key-only user and password with a hash; password without a hash is refused', () => {
+    const env = (a: Answers) => Object.fromEntries(installEnvEntries(a, ctx));
+    expect(env(answers()).MI_USER_SUDO).toBe('password');
+    expect(env(answers({ user: { name: 'edge', sshKeys: [ED25519] } })).MI_USER_SUDO).toBe('nopasswd');
+    expect(env(answers({ user: { name: 'edge', passwordHash: HASH, sudo: 'none' } })).MI_USER_SUDO).toBe('none');
+    const bad = answersSchema.safeParse({ ...answers(), user: { name: 'edge', sshKeys: [ED25519], sudo: 'password' } });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]?.path).toEqual(['user', 'sudo']);
+  });
+
+  test('persistent.sizeGiB: unset grows (empty), a number is kept as is', () => {
+    const env = (a: Answers) => Object.fromEntries(installEnvEntries(a, ctx));
+    expect(env(answers()).MI_PERSISTENT_SIZE_GIB).toBe('');
+    expect(env(answers({ persistent: { sizeGiB: 0 } })).MI_PERSISTENT_SIZE_GIB).toBe('0');
+  });
+
+  test('writeFiles append reaches the cloud-config only when set', () => {
+    const doc = parse(
+      renderInstallerConfig(
+        answers({
+          cloudInit: {
+            writeFiles: [
+              { path: '/etc/a', content: 'x\n', append: true },
+              { path: '/etc/b', content: 'y\n' },
+            ],
+          },
+        }),
+        ctx,
+      ).cloudInit ?? '',
+    ) as { write_files: Array<Record<string, unknown>> };
+    expect(doc.write_files[0]).toMatchObject({ path: '/etc/a', append: true });
+    expect(doc.write_files[1]).not.toHaveProperty('append');
+  });
+});

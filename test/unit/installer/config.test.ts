@@ -97,7 +97,7 @@ describe('install.env', () => {
       const r = load(`${good}${bad}\n`);
       expect(r.status, bad).toBe(1);
       expect(r.errors[0], bad).toMatch(
-        /install\.env:36: (not a single-quoted|MI_\w+ is not a known|PATH is not|MI_TEST_TARGET is not)/,
+        /install\.env:38: (not a single-quoted|MI_\w+ is not a known|PATH is not|MI_TEST_TARGET is not)/,
       );
       expect(r.pwned, bad).toBe(false);
     }
@@ -140,8 +140,13 @@ describe('install.env', () => {
   });
 
   it('accepts a user with only ssh keys, refuses one with neither hash nor keys', () => {
-    expect(load(shellAssignments(validEnv({ MI_USER_PASSWORD_HASH: '' }))).status).toBe(0);
-    const r = load(shellAssignments(validEnv({ MI_USER_PASSWORD_HASH: '', MI_SSH_KEYS: [] })));
+    expect(load(shellAssignments(validEnv({ MI_USER_PASSWORD_HASH: '', MI_USER_SUDO: 'nopasswd' }))).status).toBe(0);
+    expect(load(shellAssignments(validEnv({ MI_USER_PASSWORD_HASH: '', MI_USER_SUDO: 'password' }))).errors).toEqual([
+      'MI_USER_SUDO: password needs MI_USER_PASSWORD_HASH: a key-only user could never type one',
+    ]);
+    const r = load(
+      shellAssignments(validEnv({ MI_USER_PASSWORD_HASH: '', MI_SSH_KEYS: [], MI_USER_SUDO: 'nopasswd' })),
+    );
     expect(r.errors).toEqual(['MI_USER_PASSWORD_HASH: empty and no MI_SSH_KEYS: nobody could log in']);
   });
 });

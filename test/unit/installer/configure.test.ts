@@ -60,6 +60,13 @@ describe('files', () => {
     );
   });
 
+  it('puts the host name on 127.0.1.1 in /etc/hosts, replacing an older line', () => {
+    writeFileSync(join(root, 'etc/hosts'), '127.0.0.1\tlocalhost\n127.0.1.1\told-name\n');
+    cfg("MI_HOSTNAME='edge-node-7'", 'cfg_hostname');
+    expect(read('etc/hostname')).toBe('edge-node-7\n');
+    expect(read('etc/hosts')).toBe('127.0.0.1\tlocalhost\n127.0.1.1\tedge-node-7\n');
+  });
+
   it('writes nothing for empty answers', () => {
     const r = cfg(
       "MI_HOSTNAME='' MI_NTP_SERVERS=() MI_HUGEPAGES=0",
@@ -96,7 +103,7 @@ describe('static network without an interface name', () => {
     const r = cfg(STATIC, 'cfg_network', { MI_TEST_SYS_CLASS_NET: net });
     expect(r.stderr).toBe('');
     expect(read('etc/systemd/network/10-make-iso-static.network')).toBe(
-      '# Written by the make-iso installer.\n[Match]\nMACAddress=52:54:00:00:00:02\n\n[Network]\nAddress=10.0.0.5/24\nGateway=10.0.0.1\nDNS=10.0.0.2\n',
+      '# Written by the make-iso installer.\n[Match]\nMACAddress=52:54:00:00:00:02\n\n[Network]\nConfigureWithoutCarrier=yes\nIgnoreCarrierLoss=yes\nAddress=10.0.0.5/24\nGateway=10.0.0.1\nDNS=10.0.0.2\n',
     );
   });
 

@@ -62,3 +62,38 @@ describe('LVM free space', () => {
     expect(region('BYT;\n', 1024).status).toBe(1);
   });
 });
+
+describe('edge_persistent growth', () => {
+  // a 20 GiB disk: 41943040 sectors; edge_persistent at 25 MiB, 8 MiB in the image
+  const TOTAL = '41943040';
+  const grow = (reserveMib: string, want: string) =>
+    bash('source lib/image.sh; persistent_new_size 51200 16384 "$1" "$2" "$3"', [TOTAL, reserveMib, want]);
+
+  it('grows to the last whole MiB of the disk by default', () => {
+    // last usable LBA 41943006; the last whole MiB ends at sector 41940991
+    expect(grow('0', '').stdout).toBe(`${41940992 - 51200}\n`);
+  });
+
+  it('leaves the LVM size plus 1 MiB free at the end', () => {
+    const r = grow('10240', '');
+    const end = 51200 + Number(r.stdout) - 1;
+    expect((41943006 - end) / 2048).toBeGreaterThanOrEqual(10241);
+    expect((end + 1) % 2048).toBe(0);
+  });
+
+  it('takes an exact size, refuses one that is smaller than the image or does not fit', () => {
+    expect(grow('0', '2').stdout).toBe('4194304\n');
+    const small = grow('0', '0');
+    expect([small.status, small.stdout]).toEqual([
+      1,
+      "persistent.sizeGiB 0 GiB is smaller than the image's edge_persistent (8 MiB)\n",
+    ]);
+    const big = grow('10240', '15');
+    expect(big.status).toBe(1);
+    expect(big.stdout).toMatch(/^persistent\.sizeGiB 15 GiB does not fit on the disk \(at most \d+ MiB\)$/m);
+  });
+
+  it('says keep when the partition already fills the disk', () => {
+    expect(bash('source lib/image.sh; persistent_new_size 51200 41889792 41943040 0 ""').stdout).toBe('keep\n');
+  });
+});

@@ -42,6 +42,8 @@ export function validEnv(over: Record<string, ShellValue> = {}): Array<[string, 
     MI_AFTER_INSTALL: 'reboot',
     MI_CLOUD_INIT: 'no',
     MI_USER_APPS_DIR: '',
+    MI_USER_SUDO: 'password',
+    MI_PERSISTENT_SIZE_GIB: '',
   };
   return Object.entries({ ...base, ...over });
 }

@@ -93,7 +93,9 @@ describe('requirements.tsv against the installer scripts', () => {
 
   it('finds the commands where the installer really calls them', () => {
     const calls = installerCommands(SCRIPTS_DIR);
-    expect(calls.get('sfdisk')).toEqual([expect.stringMatching(/^lib\/image\.sh:\d+$/)]);
+    const sfdisk = calls.get('sfdisk') ?? [];
+    expect(sfdisk.length).toBeGreaterThan(0);
+    for (const where of sfdisk) expect(where).toMatch(/^lib\/image\.sh:\d+$/);
     expect(calls.has('req_preflight')).toBe(false); // functions are not tools
   });
 });

@@ -1,0 +1,198 @@
+// Why: issue 12's "done when": on the EMT-shaped OS image (read-only root, tmpfs /etc and /var, edge_persistent on /opt), every answer takes effect on the installed node, and again after a second reboot.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ensureEmtOs, type EmtOs } from '../helpers/emt-os.js';
+import { buildFixtureIso } from '../helpers/iso.js';
+import { createDisk, createOvmfVars, startVm, stopAllVms, tailLines, type Vm } from '../helpers/qemu.js';
+
+const fx = inject('fixtures');
+const INSTALL_BUDGET_MS = 8 * 60_000;
+const BOOT_BUDGET_MS = 6 * 60_000;
+const VM_HARD_LIMIT_MS = 12 * 60_000;
+const DISK_GIB = 6;
+
+let dir = '';
+let emt: EmtOs;
+let iso = '';
+let key = '';
+let pub = '';
+const timings: string[] = [];
+
+/** A free TCP port on 127.0.0.1 for the ssh host forward. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function ssh(port: number, command: string): { status: number | null; out: string } {
+  const r = spawnSync(
+    'ssh',
+    [
+      '-i',
+      key,
+      '-p',
+      String(port),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'ConnectTimeout=20',
+      '-o',
+      'LogLevel=ERROR',
+      'edge@127.0.0.1',
+      command,
+    ],
+    { encoding: 'utf8', timeout: 90_000 },
+  );
+  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+/** Runs COMMAND over ssh, failing with its output and the serial tail when it exits non-zero. */
+function sshOk(vm: Vm, port: number, command: string): string {
+  const r = ssh(port, command);
+  if (r.status !== 0) {
+    throw new Error(
+      `ssh '${command}' exited ${r.status}:\n${r.out}\n--- serial tail ---\n${tailLines(vm.serialLog(), 30)}`,
+    );
+  }
+  return r.out;
+}
+
+/** Boots the installed disk with ssh forwarded; waits for the image's ready marker and for sshd. */
+async function bootInstalled(name: string, disk: string, vars: string): Promise<{ vm: Vm; port: number }> {
+  const port = await freePort();
+  const vm = await startVm({
+    name,
+    firmware: 'uefi',
+    ovmfVars: vars,
+    media: { kind: 'none' },
+    disks: [{ path: disk, bus: 'nvme', serial: 'NVME-TARGET' }],
+    serialLog: join(dir, `${name.replace(/\W+/g, '-')}.serial.log`),
+    timeoutMs: VM_HARD_LIMIT_MS,
+    extraArgs: ['-nic', `user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:${port}-:22`],
+  });
+  const ready = await vm.waitFor(emt.markers.ready, BOOT_BUDGET_MS);
+  timings.push(`${name}: ready at ${(ready.elapsedMs / 1000).toFixed(0)} s (${ready.line.trim()})`);
+  return { vm, port };
+}
+
+/** Every answer, as seen on the running node. */
+function checkNode(vm: Vm, port: number, boot: number): void {
+  // the fixture has no D-Bus: systemctl goes through sudo (systemd's private socket)
+  expect(sshOk(vm, port, 'sudo -n true && echo sudo-ok')).toContain('sudo-ok');
+  expect(sshOk(vm, port, 'hostname').trim()).toBe('edge-node-7');
+  expect(sshOk(vm, port, 'echo "$http_proxy|$HTTPS_PROXY|$no_proxy"').trim()).toBe(
+    'http://proxy.example:3128|http://proxy.example:3128|localhost,127.0.0.1',
+  );
+  expect(sshOk(vm, port, 'cat /etc/sysconfig/proxy')).toContain('PROXY_ENABLED="yes"');
+  expect(sshOk(vm, port, 'cat /proc/sys/vm/nr_hugepages').trim()).toBe('16');
+  // chrony (not timesyncd) runs with the answers' servers, written by cloud-init's ntp module
+  expect(sshOk(vm, port, 'sudo -n systemctl is-active chrony.service').trim()).toBe('active');
+  expect(ssh(port, 'sudo -n systemctl is-active systemd-timesyncd.service').out.trim()).not.toBe('active');
+  expect(sshOk(vm, port, 'sudo -n chronyc -n sources 2>&1; cat /etc/chrony/chrony.conf')).toContain('ntp1.example.org');
+  expect(sshOk(vm, port, 'cat /etc/make-iso-demo.txt')).toBe('written by cloud-init\n');
+  // runcmd runs at every boot (tmpfs /var): one line per boot in a file on /opt
+  expect(sshOk(vm, port, 'wc -l </opt/runcmd-marker').trim()).toBe(String(boot));
+  expect(
+    sshOk(
+      vm,
+      port,
+      'sudo -n systemctl is-enabled make-iso-demo.service; sudo -n systemctl is-active make-iso-demo.service',
+    ),
+  ).toBe('enabled\nactive\n');
+  expect(ssh(port, 'sudo -n systemctl is-enabled dpkg-db-backup.timer').out.trim()).toBe('disabled');
+  expect(sshOk(vm, port, 'cat /opt/user-apps/app1/run.sh')).toBe('echo app1\n');
+  // EMT's model: read-only root, tmpfs overlays, edge_persistent on /opt spanning the disk
+  expect(sshOk(vm, port, 'findmnt -n -o OPTIONS /').split(',')[0]).toBe('ro');
+  expect(sshOk(vm, port, 'findmnt -n -o FSTYPE /etc; findmnt -n -o FSTYPE /var')).toBe('overlay\noverlay\n');
+  const opt = sshOk(vm, port, 'findmnt -n -b -o SOURCE,SIZE /opt').trim().split(/\s+/);
+  expect(opt[0]).toBe('/dev/nvme0n1p3');
+  expect(Number(opt[1])).toBeGreaterThan((DISK_GIB - 1) * 2 ** 30);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'make-iso-standalone-'));
+  emt = await ensureEmtOs();
+  key = join(dir, 'id_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'make-iso-e2e', '-f', key]);
+  pub = execFileSync('cat', [`${key}.pub`], { encoding: 'utf8' }).trim();
+  const apps = join(dir, 'apps');
+  await mkdir(join(apps, 'app1'), { recursive: true });
+  await writeFile(join(apps, 'app1', 'run.sh'), 'echo app1\n');
+  const built = await buildFixtureIso(fx, {
+    dir,
+    osImage: emt.osImage,
+    answers: {
+      user: { name: 'edge', sshKeys: [pub] },
+      hostname: 'edge-node-7',
+      proxy: { http: 'http://proxy.example:3128', https: 'http://proxy.example:3128', noProxy: 'localhost,127.0.0.1' },
+      ntp: { servers: ['ntp1.example.org'] },
+      hugepages: 16,
+      userAppsDir: apps,
+      cloudInit: {
+        services: { enable: ['make-iso-demo.service'], disable: ['dpkg-db-backup.timer'] },
+        writeFiles: [
+          { path: '/etc/make-iso-demo.txt', content: 'written by cloud-init\n' },
+          {
+            path: '/etc/systemd/system/make-iso-demo.service',
+            content:
+              '[Unit]\nDescription=make-iso demo\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n',
+          },
+        ],
+        runcmd: ['date +%s >>/opt/runcmd-marker'],
+      },
+      afterInstall: 'reboot',
+    },
+  });
+  iso = built.output;
+});
+afterEach(async () => {
+  await stopAllVms();
+});
+afterAll(async () => {
+  if (timings.length > 0) process.stderr.write(`standalone node timings (TCG): ${timings.join('; ')}\n`);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('Standalone Node on the EMT-shaped OS image', () => {
+  it('installs, boots the disk, every answer holds; again after a second reboot', async () => {
+    const vars = await createOvmfVars(join(dir, 'node.vars.fd'));
+    const disk = await createDisk(join(dir, 'node.img'), DISK_GIB);
+    const installer = await startVm({
+      name: 'install onto NVMe',
+      firmware: 'uefi',
+      ovmfVars: vars,
+      media: { kind: 'usb', iso },
+      disks: [{ path: disk, bus: 'nvme', serial: 'NVME-TARGET' }],
+      serialLog: join(dir, 'install.serial.log'),
+      timeoutMs: VM_HARD_LIMIT_MS,
+    });
+    const done = await installer.waitFor(/MAKE-ISO-INSTALLER: (SUCCESS|FAILED): .*/, INSTALL_BUDGET_MS);
+    expect(done.line, tailLines(installer.serialLog(), 60)).toMatch(/SUCCESS: installed .* on \/dev\/nvme0n1/);
+    expect(installer.serialLog()).toMatch(/edge_persistent: grown from \d+ MiB to \d+ MiB/);
+    await installer.waitForExit(2 * 60_000);
+    timings.push(`install: SUCCESS at ${(done.elapsedMs / 1000).toFixed(0)} s`);
+
+    const first = await bootInstalled('first boot', disk, vars);
+    checkNode(first.vm, first.port, 1);
+    ssh(first.port, 'sudo -n systemctl reboot');
+    await first.vm.waitForExit(3 * 60_000);
+
+    const second = await bootInstalled('second boot', disk, vars);
+    checkNode(second.vm, second.port, 2);
+  });
+});
