@@ -6,6 +6,7 @@ import { readBootkit, type Bootkit } from '../bootkit/release.js';
 import { UserError, inContext } from '../errors.js';
 import { REQUIRED_TOOLS, scanBootkitInitramfs, type BootkitInitramfsScan } from '../initramfs/scan.js';
 import { sha256File, verifyFile } from '../io/hash.js';
+import { checkOsImage } from '../io/os-image-check.js';
 import { ISO_PATHS, staticIsoDir, treeFiles } from '../iso/assemble.js';
 import type { ProgressSink } from '../progress.js';
 import { DEFAULT_MASKED_UNITS, normalizeUnitName, type RootfsChange } from '../rootfs/change.js';
@@ -73,6 +74,7 @@ async function hashOsImage(req: BuildRequest, signal: AbortSignal): Promise<Buil
   const osStat = await stat(req.osImage).catch(() => undefined);
   if (!osStat?.isFile()) throw new UserError(`the OS image ${req.osImage} does not exist or is not a file`);
   if (!/\.raw\.gz$/.test(req.osImage)) throw new UserError(`the OS image ${req.osImage} must be a *.raw.gz file`);
+  await checkOsImage(req.osImage);
   const { sha256 } = await verifyFile(req.osImage, 'OS image', req.osImageSha256, undefined, signal);
   return osImageInfo(resolve(req.osImage), sha256, osStat.size);
 }
