@@ -33,7 +33,7 @@ export async function checkOsImage(path: string): Promise<void> {
   try {
     const { size } = await fh.stat();
     const fix = 'give the gzip-compressed raw disk image (*.raw.gz) of the release';
-    if (size < 18 + 10) throw new UserError(`the OS image ${path} is ${size === 0 ? 'empty' : 'too small'}; ${fix}`);
+    if (size < 18) throw new UserError(`the OS image ${path} is ${size === 0 ? 'empty' : 'too small'}; ${fix}`);
     const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
     await fh.read(head, 0, head.length, 0);
     const at = gzipDataOffset(head);
