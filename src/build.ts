@@ -1,8 +1,7 @@
 // Why: the generator pipeline: bootkit release + OS image + answers in, one reproducible hybrid
 // installer ISO out. Reads the inputs, plans (pure, src/build/plan.ts), executes, publishes.
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { chmod, stat, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { InterruptedError, inContext } from './errors.js';
 import { readInputs } from './build/inputs.js';
 import { composeManifest, planBuild, type BuildPlan, type GeneratedDigests } from './build/plan.js';
@@ -10,6 +9,7 @@ import { publish, refuseExisting, tempPathBeside } from './build/publish.js';
 import type { BootkitInitramfsScan } from './initramfs/scan.js';
 import { writeCustomInitramfs } from './initramfs/write.js';
 import { sha256File } from './io/hash.js';
+import { makeTempDir, registerTemp, removeTemp } from './io/temps.js';
 import { assembleIso, writeBootFiles } from './iso/assemble.js';
 import type { Manifest } from './manifest.js';
 import type { ProgressSink } from './progress.js';
@@ -66,8 +66,11 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
   const checkAbort = () => {
     if (signal?.aborted) throw new InterruptedError('interrupted; nothing was written');
   };
-  const workDir = await mkdtemp(join(tmpdir(), 'make-iso-'));
+  // The ISO holds the password hash and proxy credentials: every file made here is private (0600).
+  const umask = process.umask(0o077);
+  const workDir = await makeTempDir('make-iso');
   const tmpIso = tempPathBeside(output);
+  registerTemp(tmpIso);
   try {
     const { facts, scan } = await readInputs(req, workDir, progress, signal);
     checkAbort();
@@ -82,6 +85,7 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
     await writeFile(plan.manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
     checkAbort();
     const sha256 = await inContext('writing the ISO', () => assembleIso(plan.iso, progress, signal));
+    await chmod(tmpIso, 0o600);
     await publish(tmpIso, output, req.force);
     const size = (await stat(output)).size;
     const seconds = (Date.now() - started) / 1000;
@@ -97,7 +101,8 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
     }
     throw err;
   } finally {
-    await rm(tmpIso, { force: true });
-    await rm(workDir, { recursive: true, force: true });
+    process.umask(umask);
+    await removeTemp(tmpIso);
+    await removeTemp(workDir);
   }
 }

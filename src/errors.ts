@@ -8,7 +8,13 @@ export const ExitCode = {
   badInput: 2,
   missingTool: 3,
   verifyFailed: 4,
+  /** The host refused: disk full, permission denied, read-only filesystem. */
+  hostRefused: 5,
+  hangup: 129,
   interrupted: 130,
+  /** The reader of stdout went away (`| head -1`): quiet exit, like a shell's SIGPIPE. */
+  brokenPipe: 141,
+  terminated: 143,
 } as const;
 
 export abstract class MakeIsoError extends Error {
@@ -109,4 +115,75 @@ export async function inContext<T>(phrase: string, fn: () => Promise<T>): Promis
   } catch (err) {
     throw withContext(phrase, err);
   }
+}
+
+/** The host refused an operation: disk full, permission denied, read-only filesystem (exit 5). */
+export class HostError extends MakeIsoError {
+  readonly code: string;
+  readonly exitCode = ExitCode.hostRefused;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** What each host refusal means and how to fix it. */
+const HOST_REFUSALS: { errno: string[]; stderr: RegExp; code: string; what: string; hint: string }[] = [
+  {
+    errno: ['ENOSPC', 'EDQUOT'],
+    stderr: /no space left on device|disk quota exceeded|ENOSPC/i,
+    code: 'E_NO_SPACE',
+    what: 'no space left on device',
+    hint: 'free some space, or point TMPDIR (work files) and -o (the ISO) at a filesystem with room',
+  },
+  {
+    errno: ['EROFS'],
+    stderr: /read-only file ?system|EROFS/i,
+    code: 'E_READ_ONLY',
+    what: 'read-only filesystem',
+    hint: 'choose an output directory (and TMPDIR) on a writable filesystem',
+  },
+  {
+    errno: ['EACCES', 'EPERM'],
+    stderr: /permission denied|operation not permitted|EACCES|EPERM/i,
+    code: 'E_PERMISSION',
+    what: 'permission denied',
+    hint: 'check the ownership and mode of the file or directory named, or choose another one',
+  },
+];
+
+function causes(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let e: unknown = err;
+  while (e !== undefined && e !== null && chain.length < 10 && !chain.includes(e)) {
+    chain.push(e);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
+/**
+ * Maps an error from anywhere below the CLI to a host refusal with a fix hint, when it is one:
+ * an errno code in the cause chain, or a tool (tar, xorriso, ...) that said so on stderr.
+ * Missing tools and user errors keep their own meaning.
+ */
+export function asHostError(err: unknown): HostError | undefined {
+  if (err instanceof HostError) return err;
+  if (err instanceof MissingToolError || err instanceof UserError || err instanceof ValidationError) return undefined;
+  if (err instanceof InterruptedError) return undefined;
+  const chain = causes(err);
+  for (const r of HOST_REFUSALS) {
+    const hit = chain.find((c) => {
+      const e = c as { code?: unknown; stderrTail?: unknown; stderr?: unknown };
+      if (typeof e.code === 'string' && r.errno.includes(e.code)) return true;
+      const text = typeof e.stderrTail === 'string' ? e.stderrTail : typeof e.stderr === 'string' ? e.stderr : '';
+      return r.stderr.test(text);
+    });
+    if (!hit) continue;
+    const path = (hit as { path?: unknown }).path;
+    const where = typeof path === 'string' ? ` (${path})` : '';
+    const context = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return new HostError(r.code, `${r.what}${where}: ${r.hint} [${context}]`, { cause: err });
+  }
+  return undefined;
 }

@@ -3,6 +3,13 @@
 import { execa, type Options, type ResultPromise } from 'execa';
 import { MissingToolError, ToolError } from './errors.js';
 import { packageForTool } from './host/tools.js';
+import { trackChild } from './io/children.js';
+
+function track<T extends ResultPromise>(proc: T): T {
+  const forget = trackChild(proc);
+  proc.then(forget, forget);
+  return proc;
+}
 
 export interface RunOptions {
   cwd?: string;
@@ -27,15 +34,17 @@ function toError(file: string, args: readonly string[], err: unknown): Error {
 /** Runs a tool to completion and returns its stdout (trimmed). */
 export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<string> {
   try {
-    const r = await execa(file, args, {
-      cwd: opts.cwd,
-      env: opts.env,
-      extendEnv: true,
-      input: opts.input,
-      timeout: opts.timeoutMs,
-      cancelSignal: opts.cancelSignal,
-      stripFinalNewline: true,
-    });
+    const r = await track(
+      execa(file, args, {
+        cwd: opts.cwd,
+        env: opts.env,
+        extendEnv: true,
+        input: opts.input,
+        timeout: opts.timeoutMs,
+        cancelSignal: opts.cancelSignal,
+        stripFinalNewline: true,
+      }),
+    );
     return r.stdout;
   } catch (err) {
     throw toError(file, args, err);
@@ -47,7 +56,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
  * promise (wrapped by `finished`) to see failures.
  */
 export function spawnTool(file: string, args: readonly string[], opts: Options = {}): ResultPromise {
-  return execa(file, args, { buffer: { stdout: false, stderr: true }, ...opts } as Options);
+  return track(execa(file, args, { buffer: { stdout: false, stderr: true }, ...opts } as Options));
 }
 
 /** Awaits a spawned tool and converts its failure into a ToolError. */

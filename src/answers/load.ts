@@ -278,10 +278,38 @@ export async function validateAnswers(
   return errors.length ? { errors, warnings } : { answers, errors, warnings };
 }
 
+/** Answers files are small: anything bigger is a mistake (or an attack on the parser). */
+export const MAX_ANSWERS_BYTES = 1024 * 1024;
+/** Deepest nesting of maps and lists an answers file needs is about 4; 16 is generous. */
+export const MAX_ANSWERS_DEPTH = 16;
+/** YAML aliases allowed in one file (a "billion laughs" file expands a few into millions). */
+export const MAX_ANSWERS_ALIASES = 50;
+
+function depthOf(v: unknown, limit: number, depth = 0): number {
+  if (depth > limit || v === null || typeof v !== 'object') return depth;
+  let max = depth + 1;
+  for (const child of Object.values(v as Record<string, unknown>)) {
+    max = Math.max(max, depthOf(child, limit, depth + 1));
+    if (max > limit) break;
+  }
+  return max;
+}
+
 /** Parses YAML (or JSON, which is YAML) text and validates it. */
 export async function parseAnswers(text: string, baseDir: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let doc: Document;
+  let value: unknown;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    value = doc.errors.length > 0 ? undefined : doc.toJS({ maxAliasCount: MAX_ANSWERS_ALIASES });
+  } catch (err) {
+    const why = err instanceof RangeError ? 'nested too deeply' : (err as Error).message.split('\n')[0];
+    return { errors: [`(syntax) the file cannot be parsed safely: ${why}`], warnings: [] };
+  }
+  if (doc.errors.length === 0 && depthOf(value, MAX_ANSWERS_DEPTH) > MAX_ANSWERS_DEPTH) {
+    return { errors: [`(syntax) maps and lists are nested deeper than ${MAX_ANSWERS_DEPTH} levels`], warnings: [] };
+  }
   if (doc.errors.length > 0) {
     return {
       errors: doc.errors.map((e) => {
@@ -291,13 +319,19 @@ export async function parseAnswers(text: string, baseDir: string, opts: LoadOpti
       warnings: [],
     };
   }
-  return validateAnswers(doc.toJS({ maxAliasCount: 100 }), baseDir, { ...opts, doc, lineCounter });
+  return validateAnswers(value, baseDir, { ...opts, doc, lineCounter });
 }
 
 /** Reads and validates an answers file; relative paths in it resolve against its directory. */
 export async function loadAnswers(file: string, opts: LoadOptions = {}): Promise<LoadResult> {
   let text: string;
   try {
+    // stat first: reading a FIFO or a device would block or never end
+    const s = await stat(file);
+    if (!s.isFile()) return { errors: [`${file}: is not a regular file`], warnings: [] };
+    if (s.size > MAX_ANSWERS_BYTES) {
+      return { errors: [`${file}: is ${s.size} bytes; an answers file is at most 1 MiB`], warnings: [] };
+    }
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -1,6 +1,6 @@
 // Why: checks that one field alone cannot express (static network needs its parts, LVM fits the
 // disk, input files exist, checksums match), kept apart from the schema so each stays simple.
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { sha256File, siblingSha256 } from '../io/hash.js';
@@ -180,7 +180,12 @@ export async function checkPaths(p: AnswerPaths, opts: { force?: boolean } = {})
       errors.push(`osImage.sha256: differs from ${p.osImage}.sha256sum (${sidecar})`);
     }
   }
-  if (p.userAppsDir) await expectKind(p.userAppsDir, 'directory', 'userAppsDir', errors);
+  if (p.userAppsDir && (await expectKind(p.userAppsDir, 'directory', 'userAppsDir', errors))) {
+    // an empty directory gave an ISO whose installer failed at step 7, after writing the disk
+    if ((await readdir(p.userAppsDir).catch(() => [])).length === 0) {
+      errors.push(`userAppsDir: ${p.userAppsDir} is empty; put the apps in it, or remove userAppsDir`);
+    }
+  }
   if (await expectKind(dirname(p.output), 'directory', 'output.path', errors)) {
     try {
       const s = await stat(p.output);

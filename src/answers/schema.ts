@@ -81,8 +81,8 @@ export const hostOrIp = z.string().refine((v) => isIP(v) !== 0 || (v.length <= 2
 export const proxyUrl = z
   .string()
   .regex(
-    /^(https?|socks5h?):\/\/[^\s'"\\]+$/,
-    'must be a proxy URL such as http://proxy.example.com:3128 (no spaces, quotes or backslashes)',
+    /^(https?|socks5h?):\/\/[^\s'"\\$`;&|<>(){}]+$/,
+    'must be a proxy URL such as http://proxy.example.com:3128 (no spaces, quotes, backslashes or shell characters $ ` ; & | < > ( ) { }; percent-encode them in a password)',
   )
   .describe('proxy URL, e.g. `http://proxy.example.com:3128`');
 
@@ -149,6 +149,7 @@ const output = z
       .number()
       .int()
       .nonnegative()
+      .lt(2 ** 32, 'must be below 2^32 (4294967296): ISO 9660 and cpio store 32-bit times')
       .optional()
       .describe(
         "timestamp (seconds since 1970) stamped into the ISO for reproducible output; default: $SOURCE_DATE_EPOCH, else the kernel's modification time",
@@ -196,7 +197,10 @@ const proxy = z
     https: proxyUrl.optional().describe('https_proxy / HTTPS_PROXY'),
     noProxy: z
       .string()
-      .regex(/^[^\s'"\\]*$/, 'must be a comma-separated list without spaces, quotes or backslashes')
+      .regex(
+        /^[^\s'"\\$`;&|<>(){}]*$/,
+        'must be a comma-separated list without spaces, quotes, backslashes or shell characters',
+      )
       .optional()
       .describe('no_proxy / NO_PROXY: comma-separated hosts, domains and CIDRs'),
   })

@@ -1,5 +1,6 @@
 // Why: a short human summary of validated answers (no secrets), shown by `validate` and before the
 // wizard saves and builds, so a user sees what the node will get before anything happens.
+import { redactUrl } from '../render/installer-config.js';
 import type { Answers } from './schema.js';
 
 function list(xs: readonly string[]): string {
@@ -45,7 +46,10 @@ export function summarize(a: Answers): Array<[string, string]> {
         ? `DHCP${n.interface ? ` on ${n.interface}` : ''}${n.dns.length ? `, DNS ${n.dns.join(', ')}` : ''}`
         : `static ${n.address ?? '?'}/${n.prefix ?? '?'} via ${n.gateway ?? '?'}${n.interface ? ` on ${n.interface}` : ''}, DNS ${list(n.dns)}`,
     ],
-    ['proxy', a.proxy.http || a.proxy.https ? `${a.proxy.http ?? '-'} / ${a.proxy.https ?? '-'}` : 'none'],
+    [
+      'proxy',
+      a.proxy.http || a.proxy.https ? `${redactUrl(a.proxy.http) ?? '-'} / ${redactUrl(a.proxy.https) ?? '-'}` : 'none',
+    ],
     ['NTP', list(a.ntp.servers)],
     ['host type', a.hostType],
     ['target disk', describeDisk(a)],

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
+import { registerTemp } from '../io/temps.js';
 
 export async function writeAnswersFile(path: string, text: string, opts: { force?: boolean } = {}): Promise<void> {
   if (!opts.force) {
@@ -24,6 +25,7 @@ export async function writeAnswersFile(path: string, text: string, opts: { force
     }
   }
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  const forget = registerTemp(tmp);
   try {
     const fh = await open(tmp, 'wx', 0o600);
     try {
@@ -33,8 +35,10 @@ export async function writeAnswersFile(path: string, text: string, opts: { force
     }
     await chmod(tmp, 0o600);
     await rename(tmp, path);
+    forget();
   } catch (err) {
     await rm(tmp, { force: true });
+    forget();
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new UserError(`cannot write ${path}: its directory does not exist`);
     }

@@ -1,7 +1,7 @@
 // Why: turns what the user gives (a bootkit release tar.gz, or a kernel and an initramfs)
 // into verified kernel + initramfs paths, with clear errors when it is not a bootkit.
 import { basename, join } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { lstat, open, stat } from 'node:fs/promises';
 import { UserError, inContext } from '../errors.js';
 import { run } from '../exec.js';
 import { verifyFile } from '../io/hash.js';
@@ -58,6 +58,37 @@ export function kernelVersionFromName(name: string): string {
   return KERNEL_RE.exec(basename(name))?.[1] ?? INITRAMFS_VERSION_RE.exec(basename(name))?.[1] ?? 'unknown';
 }
 
+/** A Linux x86 boot image carries "HdrS" at 0x202 (the boot protocol header). */
+export async function checkKernelImage(path: string, shown: string, followLinks = false): Promise<void> {
+  const l = followLinks ? await stat(path) : await lstat(path);
+  if (l.isSymbolicLink()) {
+    throw new UserError(
+      `the kernel ${shown} is a symbolic link, not a kernel; give a release whose vmlinuz-* is a file`,
+    );
+  }
+  if (!l.isFile()) throw new UserError(`the kernel ${shown} is not a regular file`);
+  const fh = await open(path, 'r');
+  try {
+    const magic = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(magic, 0, 4, 0x202);
+    if (bytesRead < 4 || magic.toString('latin1') !== 'HdrS') {
+      throw new UserError(`the kernel ${shown} is not a Linux bzImage (no "HdrS" boot header at 0x202)`);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The initramfs must be a regular file inside the release, not a link to something else. */
+async function checkInitramfsMember(path: string, shown: string): Promise<void> {
+  const l = await lstat(path);
+  if (!l.isFile())
+    throw new UserError(
+      `the initramfs ${shown} is ${l.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; give a release whose initramfs-* is a file`,
+    );
+  if (l.size === 0) throw new UserError(`the initramfs ${shown} is empty`);
+}
+
 async function mustBeFile(path: string, what: string): Promise<void> {
   const s = await stat(path).catch(() => undefined);
   if (!s) throw new UserError(`${what} ${path} does not exist`);
@@ -78,6 +109,8 @@ export async function readBootkit(source: BootkitSource, workDir: string, expect
     await inContext(`extracting ${archive}`, () =>
       run('tar', ['-xf', archive, '-C', workDir, '--no-same-owner', '--', picked.kernel, picked.initramfs]),
     );
+    await checkKernelImage(join(workDir, picked.kernel), `${picked.kernel} in ${basename(archive)}`);
+    await checkInitramfsMember(join(workDir, picked.initramfs), `${picked.initramfs} in ${basename(archive)}`);
     return {
       kernel: join(workDir, picked.kernel),
       initramfs: join(workDir, picked.initramfs),
@@ -91,6 +124,7 @@ export async function readBootkit(source: BootkitSource, workDir: string, expect
   }
   await mustBeFile(source.kernel, 'the kernel');
   await mustBeFile(source.initramfs, 'the initramfs');
+  await checkKernelImage(source.kernel, source.kernel, true);
   const [k, i] = await Promise.all([
     verifyFile(source.kernel, 'kernel'),
     verifyFile(source.initramfs, 'initramfs', expectedSha256),

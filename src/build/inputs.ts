@@ -7,6 +7,7 @@ import { UserError, inContext } from '../errors.js';
 import { requirementsError } from '../bootkit/requirements.js';
 import { scanBootkitInitramfs, type BootkitInitramfsScan } from '../initramfs/scan.js';
 import { sha256File, verifyFile } from '../io/hash.js';
+import { checkOsImage } from '../io/os-image-check.js';
 import { ISO_PATHS, staticIsoDir, treeFiles } from '../iso/assemble.js';
 import type { ProgressSink } from '../progress.js';
 import { DEFAULT_MASKED_UNITS, normalizeUnitName, type RootfsChange } from '../rootfs/change.js';
@@ -65,10 +66,16 @@ async function readAndScanBootkit(
   return { bootkit, scan };
 }
 
-async function hashOsImage(req: BuildRequest, signal: AbortSignal): Promise<BuildFacts['os']> {
+/** The cheap checks of the OS image, before anything slow starts (so their message always wins). */
+async function precheckOsImage(req: BuildRequest): Promise<void> {
   const osStat = await stat(req.osImage).catch(() => undefined);
   if (!osStat?.isFile()) throw new UserError(`the OS image ${req.osImage} does not exist or is not a file`);
   if (!/\.raw\.gz$/.test(req.osImage)) throw new UserError(`the OS image ${req.osImage} must be a *.raw.gz file`);
+  await checkOsImage(req.osImage);
+}
+
+async function hashOsImage(req: BuildRequest, signal: AbortSignal): Promise<BuildFacts['os']> {
+  const osStat = await stat(req.osImage);
   const { sha256 } = await verifyFile(req.osImage, 'OS image', req.osImageSha256, undefined, signal);
   return osImageInfo(resolve(req.osImage), sha256, osStat.size);
 }
@@ -81,6 +88,7 @@ export async function readInputs(
   signal?: AbortSignal,
 ): Promise<{ facts: BuildFacts; scan: BootkitInitramfsScan }> {
   progress({ step: 'read-inputs', kind: 'start', message: 'reading the bootkit release and checking the OS image' });
+  await precheckOsImage(req);
   // The bootkit (read, then scanned) and the OS image (hashed) are independent: on two cores
   // the scan of a release runs while a multi-GB OS image is still being hashed.
   const inputs = new AbortController();

@@ -1,8 +1,8 @@
 // Why: the ISO appears at its path whole or not at all: it is written to a temp file beside the
 // target, synced, then linked (or, with --force, renamed) into place; never clobbers without --force.
 import { randomBytes } from 'node:crypto';
-import { link, open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { link, open, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
 /** Refuses an output that exists (unless force) or whose directory does not. */
@@ -12,6 +12,31 @@ export async function refuseExisting(output: string, force: boolean | undefined)
   if (s && !s.isFile()) throw new UserError(`${output} exists and is not a regular file; choose another output path`);
   const dir = await stat(dirname(output)).catch(() => undefined);
   if (!dir?.isDirectory()) throw new UserError(`the output directory ${dirname(output)} does not exist`);
+}
+
+/**
+ * Refuses an output path that names one of the inputs (by path, through links, or as the same
+ * file), with or without --force: replacing it would destroy the input with the ISO.
+ */
+export async function refuseOutputIsInput(output: string, inputs: Record<string, string | undefined>): Promise<void> {
+  const canonical = async (p: string): Promise<string> => realpath(p).catch(() => resolve(p));
+  const out = await canonical(output);
+  const outStat = await stat(output).catch(() => undefined);
+  for (const [what, path] of Object.entries(inputs)) {
+    if (!path) continue;
+    const same =
+      (await canonical(path)) === out ||
+      (outStat !== undefined &&
+        (await stat(path).then(
+          (s) => s.dev === outStat.dev && s.ino === outStat.ino,
+          () => false,
+        )));
+    if (same) {
+      throw new UserError(
+        `the output ${output} is the ${what}; writing the ISO there would destroy it (choose another -o)`,
+      );
+    }
+  }
 }
 
 /** A hidden temp path beside the output (same filesystem, so the final step is atomic). */

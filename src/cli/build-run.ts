@@ -7,6 +7,7 @@ import { loadAnswers, type Override } from '../answers/load.js';
 import type { Answers } from '../answers/schema.js';
 import { InterruptedError, MissingToolError, UserError, ValidationError } from '../errors.js';
 import { checkHostTools } from '../host/tools.js';
+import { refuseOutputIsInput } from '../build/publish.js';
 import type { ProgressSink } from '../progress.js';
 import { answersDigest, redactAnswers } from '../render/installer-config.js';
 import { formatBytes } from '../io/size.js';
@@ -49,6 +50,7 @@ function epochFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   const v = env.SOURCE_DATE_EPOCH;
   if (v === undefined || v === '') return undefined;
   if (!/^[0-9]+$/.test(v)) throw new UserError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${v}"`);
+  if (Number(v) >= 2 ** 32) throw new UserError(`SOURCE_DATE_EPOCH must be below 2^32 (4294967296), not ${v}`);
   return Number(v);
 }
 
@@ -86,7 +88,19 @@ export async function buildRequestFor(
 }
 
 /** Runs the generator with Ctrl-C wired to an abort; Ctrl-C becomes InterruptedError (exit 130). */
-export async function runBuild(a: Answers, opts: { force?: boolean }, out: Output): Promise<BuildResult> {
+export async function runBuild(
+  a: Answers,
+  opts: { force?: boolean; answersFile?: string },
+  out: Output,
+): Promise<BuildResult> {
+  await refuseOutputIsInput(a.output.path, {
+    'answers file': opts.answersFile,
+    'bootkit release': a.bootkit.archive,
+    kernel: a.bootkit.kernel,
+    initramfs: a.bootkit.initramfs,
+    'OS image': a.osImage.path,
+    'OS image checksum file': `${a.osImage.path}.sha256sum`,
+  });
   await requireBuildTools();
   const ac = new AbortController();
   const onSigint = (): void => ac.abort(new InterruptedError('interrupted; the partial ISO was removed'));

@@ -1,10 +1,10 @@
 // Why: `make-iso inspect` and `make-iso write` read what an ISO holds (boot modes from
 // xorriso's own report, the make-iso manifest) without mounting it.
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
+import { MissingToolError, UserError } from '../errors.js';
 import { run } from '../exec.js';
+import { makeTempDir, removeTemp } from '../io/temps.js';
 import { MANIFEST_ISO_PATH, parseManifest, type Manifest } from '../manifest.js';
 
 export type BootMode = 'bios-cd' | 'bios-usb' | 'uefi-cd' | 'uefi-usb';
@@ -42,7 +42,8 @@ async function extract(iso: string, isoPath: string, dir: string): Promise<strin
   try {
     await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', `/${isoPath}`, target]);
     return await readFile(target, 'utf8');
-  } catch {
+  } catch (err) {
+    if (err instanceof MissingToolError) throw err;
     return undefined;
   }
 }
@@ -59,6 +60,18 @@ async function hasIso9660Signature(path: string): Promise<boolean> {
   }
 }
 
+/** A malformed manifest is the ISO's problem, said in one line (not an internal error). */
+function parseManifestOrExplain(iso: string, text: string): Manifest {
+  try {
+    return parseManifest(text);
+  } catch (err) {
+    throw new UserError(
+      `${iso} carries a malformed make-iso manifest (/${MANIFEST_ISO_PATH}): ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
+  }
+}
+
 export async function inspectIso(iso: string): Promise<IsoInfo> {
   const s = await stat(iso).catch(() => undefined);
   if (!s) throw new UserError(`${iso} does not exist`);
@@ -70,10 +83,11 @@ export async function inspectIso(iso: string): Promise<IsoInfo> {
   try {
     report = await run('xorriso', ['-indev', iso, '-pvd_info', '-report_el_torito', 'plain', '-report_system_area', 'plain']);
   } catch (err) {
+    if (err instanceof MissingToolError) throw err; // a missing xorriso is never "not an ISO"
     throw new UserError(`${iso} is not an ISO 9660 image xorriso can read`, { cause: err });
   }
   const volid = /^Volume Id\s*:\s*(.*)$/m.exec(report)?.[1]?.trim() ?? '';
-  const dir = await mkdtemp(join(tmpdir(), 'make-iso-inspect-'));
+  const dir = await makeTempDir('make-iso-inspect');
   try {
     const manifestText = await extract(iso, MANIFEST_ISO_PATH, dir);
     const grubCfg = (await extract(iso, 'boot/grub/grub.cfg', dir)) ?? '';
@@ -82,13 +96,13 @@ export async function inspectIso(iso: string): Promise<IsoInfo> {
       size: s.size,
       volid,
       bootModes: bootModesFromReport(report),
-      manifest: manifestText ? parseManifest(manifestText) : undefined,
+      manifest: manifestText ? parseManifestOrExplain(iso, manifestText) : undefined,
       grubLinuxLines: grubCfg
         .split('\n')
         .map((l) => l.trim())
         .filter((l) => l.startsWith('linux ')),
     };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeTemp(dir);
   }
 }

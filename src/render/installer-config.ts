@@ -112,9 +112,10 @@ export function renderInstallerConfig(a: Answers, ctx: InstallerConfigContext): 
 
 const REDACTED = '<redacted>';
 
-function redactUrl(url: string | undefined): string | undefined {
+/** Hides the user:password of a URL; greedy to the last `@`, so a password holding `@` or `/` is hidden whole. */
+export function redactUrl(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
-  return url.replace(/^([a-z0-9+.-]+:\/\/)[^@/]*@/i, `$1${REDACTED}@`);
+  return url.replace(/^([a-z0-9+.-]+:\/\/).*@/i, `$1${REDACTED}@`);
 }
 
 /**

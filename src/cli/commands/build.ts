@@ -31,14 +31,14 @@ function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
 async function buildFromFile(file: string, opts: BuildOptions): Promise<void> {
   const out = setProcessOutput(opts);
   const answers = await loadForBuild(file, opts, out);
-  const result = await runBuild(answers, { force: opts.force ?? false }, out);
+  const result = await runBuild(answers, { force: opts.force ?? false, answersFile: file }, out);
   reportBuild(result, out);
 }
 
 /** What the wizard calls after saving: the same build as `make-iso --answers FILE`. */
-async function buildFromWizard(answers: Answers, _file: string, force: boolean): Promise<void> {
+async function buildFromWizard(answers: Answers, file: string, force: boolean): Promise<void> {
   const out = setProcessOutput({});
-  const result = await runBuild(answers, { force }, out);
+  const result = await runBuild(answers, { force, answersFile: file }, out);
   reportBuild(result, out);
 }
 

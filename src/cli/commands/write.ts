@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { inspectIso } from '../../iso/inspect.js';
 import { stat } from 'node:fs/promises';
-import { inContext, UserError } from '../../errors.js';
+import { inContext, MissingToolError, UserError } from '../../errors.js';
 import { run } from '../../exec.js';
 import type { ProgressEvent, ProgressSink } from '../../progress.js';
 import {
@@ -19,6 +19,8 @@ import { checkTarget, mountsToUnmount, type Refusal, type TargetFacts } from '..
 import { inspectSource, inspectTarget } from '../../usb/target.js';
 import { writeImage } from '../../usb/write.js';
 import { canPrompt, confirmTyped } from '../confirm.js';
+import { registerTemp, removeTemp } from '../../io/temps.js';
+import { setInterruptNote } from '../interrupt.js';
 import type { Cli } from '../context.js';
 
 export interface WriteCommandOptions {
@@ -138,7 +140,8 @@ export async function describeIsoContent(iso: string): Promise<string[]> {
   let info;
   try {
     info = await inspectIso(iso);
-  } catch {
+  } catch (err) {
+    if (err instanceof MissingToolError) throw err; // never treat a real ISO as raw for want of xorriso
     return ['the source is not an ISO 9660 image; it is written as a raw disk image'];
   }
   const lines: string[] = [];
@@ -158,6 +161,16 @@ export async function describeIsoContent(iso: string): Promise<string[]> {
   return lines;
 }
 
+/** The source must be a non-empty regular file (or block device): not a directory, FIFO or /dev/zero. */
+async function refuseSource(iso: string): Promise<void> {
+  const s = await stat(iso).catch(() => undefined);
+  if (!s) throw new UserError(`cannot read the ISO ${iso}: it does not exist`);
+  if (!s.isFile() && !s.isBlockDevice()) {
+    throw new UserError(`cannot read the ISO ${iso}: it is not a regular file; give the .iso file make-iso built`);
+  }
+  if (s.isFile() && s.size === 0) throw new UserError(`cannot read the ISO ${iso}: it is empty`);
+}
+
 export async function runWrite(
   cli: Cli,
   iso: string,
@@ -165,6 +178,7 @@ export async function runWrite(
   opts: WriteCommandOptions,
   deps: WriteDeps = defaultDeps,
 ): Promise<void> {
+  await refuseSource(iso);
   const source = await inspectSource(iso).catch((err: unknown) => {
     throw new UserError(`cannot read the ISO ${iso}: ${(err as Error).message}`, { cause: err });
   });
@@ -207,6 +221,15 @@ export async function runWrite(
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);
+  // An image file this command creates is removed again if the write does not finish.
+  const created = target.kind === 'missing' ? target.path : undefined;
+  const forgetCreated = created ? registerTemp(created) : () => undefined;
+  setInterruptNote(
+    created
+      ? `the unfinished image file ${created} was removed`
+      : `${target.path} holds a partial image now; write it again before using it`,
+  );
+  let finishedOk = false;
   try {
     const result = await writeImage({
       source: iso,
@@ -234,7 +257,10 @@ export async function runWrite(
         ? `${target.path}: written and verified (${formatBytes(result.bytes)}, ${rate} MB/s), sha256 ${result.sha256}`
         : `${target.path}: written, not verified (${formatBytes(result.bytes)}, ${rate} MB/s), sha256 ${result.sha256}`,
     );
+    finishedOk = true;
   } finally {
     process.off('SIGINT', onSigint);
+    if (created && !finishedOk) await removeTemp(created);
+    forgetCreated();
   }
 }

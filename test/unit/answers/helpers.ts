@@ -17,6 +17,7 @@ export function inputsDir(): string {
   writeFileSync(join(dir, 'emt.raw.gz'), 'image');
   writeFileSync(join(dir, 'my image.raw.gz'), 'image');
   mkdirSync(join(dir, 'apps'));
+  writeFileSync(join(dir, 'apps', 'app.sh'), '#!/bin/sh\n'); // an empty userAppsDir is refused
   return dir;
 }
 

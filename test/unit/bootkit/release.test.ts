@@ -75,6 +75,16 @@ describe('parseSha256Sums', () => {
   });
 });
 
+/** A kernel needs the bzImage boot header ("HdrS" at 0x202); other members are plain text. */
+function contentOf(name: string): Buffer {
+  const text = Buffer.from(`content of ${name}`);
+  if (!name.startsWith('vmlinuz')) return text;
+  const k = Buffer.alloc(0x400);
+  k.write('HdrS', 0x202, 'latin1');
+  text.copy(k, 0x210);
+  return k;
+}
+
 describe('readBootkit', () => {
   let dir: string;
   beforeEach(async () => {
@@ -87,7 +97,7 @@ describe('readBootkit', () => {
   async function release(names: string[]): Promise<string> {
     const src = join(dir, 'src');
     await mkdir(src, { recursive: true });
-    for (const n of names) await writeFile(join(src, n), `content of ${n}`);
+    for (const n of names) await writeFile(join(src, n), contentOf(n));
     const archive = join(dir, 'rel.tar.gz');
     await execa('tar', ['-czf', archive, '-C', src, ...names]);
     return archive;
@@ -103,8 +113,28 @@ describe('readBootkit', () => {
     expect(bk.kernelVersion).toBe('6.1.0-x');
     expect(bk.checkedAgainst).toBe(`${archive}.sha256sum`);
     expect(sha256Text(await (await import('node:fs/promises')).readFile(bk.kernel))).toBe(
-      sha256Text('content of vmlinuz-6.1.0-x'),
+      sha256Text(contentOf('vmlinuz-6.1.0-x')),
     );
+  });
+
+  it('refuses a release whose kernel is a symbolic link', async () => {
+    const src = join(dir, 'src');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'initramfs-1.img'), 'x');
+    await execa('ln', ['-s', '/nonexistent/kernel', join(src, 'vmlinuz-1')]);
+    const archive = join(dir, 'rel.tar.gz');
+    await execa('tar', ['-czf', archive, '-C', src, 'vmlinuz-1', 'initramfs-1.img']);
+    await expect(readBootkit({ archive }, dir)).rejects.toThrow(/vmlinuz-1 in rel.tar.gz is a symbolic link/);
+  });
+
+  it('refuses a kernel without the bzImage boot header', async () => {
+    const src = join(dir, 'src');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'initramfs-1.img'), 'x');
+    await writeFile(join(src, 'vmlinuz-1'), 'not a kernel');
+    const archive = join(dir, 'rel.tar.gz');
+    await execa('tar', ['-czf', archive, '-C', src, 'vmlinuz-1', 'initramfs-1.img']);
+    await expect(readBootkit({ archive }, dir)).rejects.toThrow(/not a Linux bzImage/);
   });
 
   it('fails on a checksum mismatch, naming expected and actual', async () => {
