@@ -411,8 +411,20 @@ export const CASES: Case[] = [
     /sha256|checksum/i,
   ),
   // --- bootkit release ---
-  build('bootkit', 'no kernel', bootkitRelease({ 'initramfs-1.img': Buffer.from('x') }), 2, /holds no kernel \(vmlinuz-\*\)/),
-  build('bootkit', 'no initramfs', bootkitRelease({ 'vmlinuz-1': fakeKernel() }), 2, /holds no initramfs \(initramfs-\*, initrd\*\)/),
+  build(
+    'bootkit',
+    'no kernel',
+    bootkitRelease({ 'initramfs-1.img': Buffer.from('x') }),
+    2,
+    /holds no kernel \(vmlinuz-\*\)/,
+  ),
+  build(
+    'bootkit',
+    'no initramfs',
+    bootkitRelease({ 'vmlinuz-1': fakeKernel() }),
+    2,
+    /holds no initramfs \(initramfs-\*, initrd\*\)/,
+  ),
   build(
     'bootkit',
     'two kernels',
