@@ -1,7 +1,7 @@
 // Why: the ISO appears at its path whole or not at all: it is written to a temp file beside the
 // target, synced, then linked (or, with --force, renamed) into place; never clobbers without --force.
 import { randomBytes } from 'node:crypto';
-import { link, open, realpath, rename, rm, stat } from 'node:fs/promises';
+import { link, lstat, open, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -57,9 +57,38 @@ export async function publish(tmp: string, output: string, force: boolean | unde
     return;
   }
   // link() fails if the target appeared meanwhile: never clobber without --force
-  await link(tmp, output).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'EEXIST') throw new UserError(`${output} appeared while building; use --force to overwrite it`);
-    throw err;
-  });
-  await rm(tmp);
+  const linked = await link(tmp, output).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST') throw appeared(output);
+      if (NO_HARD_LINKS.has(err.code ?? '')) return false;
+      throw err;
+    },
+  );
+  if (linked) {
+    await rm(tmp);
+    return;
+  }
+  // FAT and exFAT (USB sticks, shared folders) have no hard links: check, then rename. Another
+  // process creating the output between the two calls would be replaced: a window of one syscall,
+  // accepted so that an output directory on such a filesystem works at all.
+  if (
+    await lstat(output).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false;
+        throw err;
+      },
+    )
+  ) {
+    throw appeared(output);
+  }
+  await rename(tmp, output);
+}
+
+/** Errors of link() on filesystems without hard links (vfat gives EPERM, others ENOTSUP/ENOSYS). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+function appeared(output: string): UserError {
+  return new UserError(`${output} appeared while building; use --force to overwrite it`);
 }

@@ -7,6 +7,7 @@ import { projectRoot } from '../../src/version.js';
 export const NEEDS_ROOT = [
   'test/integration/installer/install-loop.test.ts (installs onto a loop device)',
   'test/integration/usb/usb-write.test.ts (writes loop devices)',
+  'test/integration/build/publish-fat.test.ts (mounts a FAT filesystem through FUSE)',
 ];
 
 export default function setup(): void {
