@@ -8,6 +8,12 @@ import { UserError } from '../errors.js';
 const GZIP_MAGIC = [0x1f, 0x8b, 0x08];
 /** Enough compressed bytes to inflate the MBR and the GPT header of any real image. */
 const HEAD_BYTES = 256 * 1024;
+/**
+ * At most this much deflate data is inflated: deflate expands at most 1032:1, so the output stays
+ * under maxOutputLength whatever the image (a small image whose whole stream fits in HEAD_BYTES
+ * would otherwise inflate in full and overflow it).
+ */
+const INFLATE_INPUT_BYTES = 32 * 1024;
 
 /** Offset of the deflate data after a gzip member header (RFC 1952), or undefined. */
 export function gzipDataOffset(head: Buffer): number | undefined {
@@ -40,7 +46,7 @@ export async function checkOsImage(path: string): Promise<void> {
     if (at === undefined) throw new UserError(`the OS image ${path} is not gzip data; ${fix}`);
     let disk: Buffer;
     try {
-      disk = inflateRawSync(head.subarray(at), { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: 64 * 1024 * 1024 });
+      disk = inflateRawSync(head.subarray(at, at + INFLATE_INPUT_BYTES), { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: 64 * 1024 * 1024 });
     } catch {
       throw new UserError(`the OS image ${path} is corrupt gzip data (it does not inflate); download it again`);
     }
