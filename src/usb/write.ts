@@ -183,171 +183,247 @@ function interrupted(what: string): InterruptedError {
   return new InterruptedError(what);
 }
 
+/** One write in progress: the open ISO and target, the buffers and what to report. */
+interface Job {
+  src: FileHandle;
+  sink: Sink;
+  bufs: Buffers;
+  size: number;
+  bs: number;
+  target: string;
+  kind: 'block' | 'file';
+  direct: boolean;
+  signal?: AbortSignal | undefined;
+  progress: ProgressSink;
+}
+
+function blockSizeOf(opts: WriteOptions): number {
+  const bs = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+  if (bs % UNIT !== 0 || bs < HEAD) throw new Error(`block size must be a multiple of ${UNIT} and at least 1 MiB`);
+  return bs;
+}
+
+async function openSource(source: string): Promise<FileHandle> {
+  return open(source, 'r').catch((err: unknown) => {
+    throw new UserError(`cannot open the ISO ${source}: ${(err as Error).message}`, { cause: err });
+  });
+}
+
+/**
+ * Opens the target, direct when the mode asks for it and the kernel accepts an offset into `big`
+ * (falling back to buffered I/O on EINVAL unless direct is 'on'), and carves the buffers.
+ */
+async function openDevice(
+  opts: WriteOptions,
+  big: Buffer,
+  bs: number,
+): Promise<{ fh: FileHandle; direct: boolean; bufs: Buffers }> {
+  const mode = opts.direct ?? 'auto';
+  if (mode === 'on' || (mode === 'auto' && opts.kind === 'block')) {
+    let fh: FileHandle | undefined;
+    try {
+      fh = await openTarget(opts.target, opts.kind, true);
+      const off = await probeAlignment(fh, big);
+      if (off < 0) throw Object.assign(new Error('no aligned buffer offset accepted'), { code: 'EINVAL' });
+      return { fh, direct: true, bufs: carve(big, off, bs) };
+    } catch (err) {
+      await fh?.close().catch(() => {});
+      if (mode === 'on' || errno(err) !== 'EINVAL') throw err;
+    }
+  }
+  return { fh: await openTarget(opts.target, opts.kind, false), direct: false, bufs: carve(big, 0, bs) };
+}
+
+/** Block devices: refuses a handle that is not the device the safety checks saw. */
+async function checkSameDevice(fh: FileHandle, opts: WriteOptions): Promise<void> {
+  if (opts.expectMajMin === undefined) return;
+  const now = majMinOf((await fh.stat({ bigint: true })).rdev);
+  if (now !== opts.expectMajMin) {
+    throw new UserError(
+      `${opts.target} is now a different device (${now}, checked ${opts.expectMajMin}); nothing was written, run the command again`,
+    );
+  }
+}
+
 /**
  * Writes `source` to `target` and (by default) verifies it by reading it back.
  * Throws UserError (busy, permission), InterruptedError (signal) or VerificationError.
  */
 export async function writeImage(opts: WriteOptions): Promise<WriteResult> {
-  const progress = opts.progress ?? silent;
-  const bs = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
-  if (bs % UNIT !== 0 || bs < HEAD) throw new Error(`block size must be a multiple of ${UNIT} and at least 1 MiB`);
-  const mode = opts.direct ?? 'auto';
-  const verify = opts.verify ?? true;
-
-  const src = await open(opts.source, 'r').catch((err: unknown) => {
-    throw new UserError(`cannot open the ISO ${opts.source}: ${(err as Error).message}`, { cause: err });
-  });
+  const bs = blockSizeOf(opts);
+  const src = await openSource(opts.source);
   let fh: FileHandle | undefined;
   let sink: Sink | undefined;
   try {
     const size = Number((await src.stat()).size);
     const big = Buffer.allocUnsafeSlow(2 * bs + HEAD + UNIT);
-    let direct = mode === 'on' || (mode === 'auto' && opts.kind === 'block');
-    let bufs = carve(big, 0, bs);
-    if (direct) {
-      try {
-        fh = await openTarget(opts.target, opts.kind, true);
-        const off = await probeAlignment(fh, big);
-        if (off < 0) throw Object.assign(new Error('no aligned buffer offset accepted'), { code: 'EINVAL' });
-        bufs = carve(big, off, bs);
-      } catch (err) {
-        if (mode === 'on' || errno(err) !== 'EINVAL') throw err;
-        await fh?.close();
-        fh = undefined;
-        direct = false;
-      }
-    }
-    fh ??= await openTarget(opts.target, opts.kind, false);
-    if (opts.expectMajMin !== undefined) {
-      const now = majMinOf((await fh.stat({ bigint: true })).rdev);
-      if (now !== opts.expectMajMin) {
-        throw new UserError(
-          `${opts.target} is now a different device (${now}, checked ${opts.expectMajMin}); nothing was written, run the command again`,
-        );
-      }
-    }
-    sink = new Sink(fh, opts.target, direct);
-
-    // --- write, hashing the same bytes; the first MiB goes last ---
-    const t0 = performance.now();
-    const hash = createHash('sha256');
-    progress({
-      step: 'write',
-      kind: 'start',
-      done: 0,
-      total: size,
-      message: `writing ${formatBytes(size)} to ${opts.target}`,
-    });
-    const headLen = await readFull(src, bufs.head, Math.min(HEAD, size), 0);
-    hash.update(bufs.head.subarray(0, headLen));
-    let pos = headLen;
-    let cur = bufs.a;
-    let other = bufs.b;
-    let pending: Promise<number> | undefined =
-      pos < size ? readFull(src, cur, Math.min(bs, size - pos), pos) : undefined;
-    let touched = false;
-    try {
-      while (pending) {
-        const n = await pending;
-        if (n === 0) throw new Error(`the ISO ended early at byte ${pos}; was it changed while writing?`);
-        if (opts.signal?.aborted) throw interrupted('write');
-        const next = pos + n;
-        pending = next < size ? readFull(src, other, Math.min(bs, size - next), next) : undefined;
-        touched = true;
-        // The device write runs on libuv's pool while this thread hashes the same bytes.
-        const written = sink.write(cur, n, pos);
-        hash.update(cur.subarray(0, n));
-        await written;
-        pos = next;
-        [cur, other] = [other, cur];
-        progress({ step: 'write', kind: 'progress', done: pos, total: size });
-      }
-      if (opts.signal?.aborted) throw interrupted('write');
-      touched = true;
-      await sink.write(bufs.head, headLen, 0);
-      await sink.sync();
-    } catch (err) {
-      await pending?.catch(() => 0);
-      if (touched) await clearHead(sink, bufs.head, Math.min(HEAD, size));
-      const state = touched
-        ? `${opts.target} is incomplete (${formatBytes(pos)} of ${formatBytes(size)} written); its first MiB was cleared so it cannot boot a half-written image`
-        : `nothing was written to ${opts.target}`;
-      if (err instanceof InterruptedError) {
-        throw interrupted(`interrupted: ${state}${touched ? '. Write it again' : ''}`);
-      }
-      if (errno(err)) {
-        // EIO, ENOSPC, ENODEV...: the drive failed or was pulled out; the user can act on that.
-        throw new UserError(
-          `writing ${opts.target} failed at byte ${pos}: ${(err as Error).message}; ${state}. Check the drive and its connection, then write again`,
-          { cause: err },
-        );
-      }
-      throw new Error(`writing ${opts.target} at byte ${pos}: ${(err as Error).message}`, { cause: err });
-    }
-    const sha256 = hash.digest('hex');
-    const writeSeconds = (performance.now() - t0) / 1000;
-    progress({ step: 'write', kind: 'end', done: size, total: size, message: `wrote ${formatBytes(size)}` });
+    const dev = await openDevice(opts, big, bs);
+    fh = dev.fh;
+    await checkSameDevice(fh, opts);
+    sink = new Sink(fh, opts.target, dev.direct);
+    const { direct, bufs } = dev;
+    const progress = opts.progress ?? silent;
+    const job: Job = {
+      src,
+      sink,
+      bufs,
+      size,
+      bs,
+      direct,
+      target: opts.target,
+      kind: opts.kind,
+      signal: opts.signal,
+      progress,
+    };
+    const { sha256, writeSeconds } = await writeBlocks(job);
     await opts.afterWrite?.();
-    if (!verify) return { bytes: size, sha256, verified: false, direct, writeSeconds, verifySeconds: 0 };
-
-    // --- read back (direct reads bypass the page cache; otherwise drop the device's cache) ---
-    const t1 = performance.now();
-    if (!direct && opts.kind === 'block') await run('blockdev', ['--flushbufs', opts.target]);
-    progress({ step: 'verify', kind: 'start', done: 0, total: size, message: `verifying ${opts.target}` });
-    const back = createHash('sha256');
-    let vpos = 0;
-    let rcur = bufs.a;
-    let rother = bufs.b;
-    let reading: Promise<number> | undefined = sink.read(rcur, Math.min(bs, size), 0);
-    try {
-      while (reading) {
-        const want = Math.min(bs, size - vpos);
-        const n: number = await reading;
-        if (n < want) {
-          throw new VerificationError(
-            `read-back of ${opts.target} ended at byte ${vpos + n} of ${size}; the drive is smaller than it claims or failing`,
-            sha256,
-          );
-        }
-        if (opts.signal?.aborted) {
-          throw interrupted(`interrupted while verifying: ${opts.target} was written completely but not verified`);
-        }
-        const next: number = vpos + n;
-        // Read the next block while hashing this one.
-        reading = next < size ? sink.read(rother, Math.min(bs, size - next), next) : undefined;
-        back.update(rcur.subarray(0, n));
-        vpos = next;
-        [rcur, rother] = [rother, rcur];
-        progress({ step: 'verify', kind: 'progress', done: vpos, total: size });
-      }
-    } catch (err) {
-      if (err instanceof VerificationError || err instanceof InterruptedError || !errno(err)) throw err;
-      throw new VerificationError(
-        `reading back ${opts.target} failed at byte ${vpos}: ${(err as Error).message}; the data was written but could not be verified`,
-        sha256,
-      );
-    } finally {
-      await reading?.catch(() => 0);
-    }
-    const actual = back.digest('hex');
-    if (actual !== sha256) {
-      const bad = await firstDifference(src, sink, bufs.a, size, bs);
-      throw new VerificationError(
-        bad === undefined
-          ? `read-back of ${opts.target} does not match the ISO (sha256 ${actual}, expected ${sha256}), but a second read matched: the drive returns unstable data; use another drive`
-          : `read-back of ${opts.target} does not match the ISO: first bad byte at offset ${bad} (0x${bad.toString(16)}); the drive may be failing or counterfeit; use another drive`,
-        sha256,
-        actual,
-      );
-    }
-    const verifySeconds = (performance.now() - t1) / 1000;
-    progress({ step: 'verify', kind: 'end', done: size, total: size, message: `verified sha256 ${sha256}` });
+    if (!(opts.verify ?? true)) return { bytes: size, sha256, verified: false, direct, writeSeconds, verifySeconds: 0 };
+    const verifySeconds = await verifyImage(job, sha256);
     return { bytes: size, sha256, verified: true, direct, writeSeconds, verifySeconds };
   } finally {
     await sink?.close();
     await fh?.close().catch(() => {});
     await src.close().catch(() => {});
   }
+}
+
+// ---- the writer ----
+
+/** The error a failed write ends with: what failed, at which byte, and the state the target is left in. */
+function writeFailure(err: unknown, target: string, pos: number, size: number, touched: boolean): Error {
+  const state = touched
+    ? `${target} is incomplete (${formatBytes(pos)} of ${formatBytes(size)} written); its first MiB was cleared so it cannot boot a half-written image`
+    : `nothing was written to ${target}`;
+  if (err instanceof InterruptedError) {
+    return interrupted(`interrupted: ${state}${touched ? '. Write it again' : ''}`);
+  }
+  if (errno(err)) {
+    // EIO, ENOSPC, ENODEV...: the drive failed or was pulled out; the user can act on that.
+    return new UserError(
+      `writing ${target} failed at byte ${pos}: ${(err as Error).message}; ${state}. Check the drive and its connection, then write again`,
+      { cause: err },
+    );
+  }
+  return new Error(`writing ${target} at byte ${pos}: ${(err as Error).message}`, { cause: err });
+}
+
+/**
+ * Writes the ISO, hashing the same bytes, with reads one block ahead; the first MiB goes last,
+ * and on failure it is cleared so a half-written target never boots.
+ */
+async function writeBlocks(j: Job): Promise<{ sha256: string; writeSeconds: number }> {
+  const { src, sink, bufs, size, bs } = j;
+  const t0 = performance.now();
+  const hash = createHash('sha256');
+  j.progress({
+    step: 'write',
+    kind: 'start',
+    done: 0,
+    total: size,
+    message: `writing ${formatBytes(size)} to ${j.target}`,
+  });
+  const headLen = await readFull(src, bufs.head, Math.min(HEAD, size), 0);
+  hash.update(bufs.head.subarray(0, headLen));
+  let pos = headLen;
+  let [cur, other] = [bufs.a, bufs.b];
+  let pending: Promise<number> | undefined = pos < size ? readFull(src, cur, Math.min(bs, size - pos), pos) : undefined;
+  let touched = false;
+  try {
+    while (pending) {
+      const n = await pending;
+      if (n === 0) throw new Error(`the ISO ended early at byte ${pos}; was it changed while writing?`);
+      if (j.signal?.aborted) throw interrupted('write');
+      const next = pos + n;
+      pending = next < size ? readFull(src, other, Math.min(bs, size - next), next) : undefined;
+      touched = true;
+      // The device write runs on libuv's pool while this thread hashes the same bytes.
+      const written = sink.write(cur, n, pos);
+      hash.update(cur.subarray(0, n));
+      await written;
+      pos = next;
+      [cur, other] = [other, cur];
+      j.progress({ step: 'write', kind: 'progress', done: pos, total: size });
+    }
+    if (j.signal?.aborted) throw interrupted('write');
+    touched = true;
+    await sink.write(bufs.head, headLen, 0);
+    await sink.sync();
+  } catch (err) {
+    await pending?.catch(() => 0);
+    if (touched) await clearHead(sink, bufs.head, Math.min(HEAD, size));
+    throw writeFailure(err, j.target, pos, size, touched);
+  }
+  const sha256 = hash.digest('hex');
+  const writeSeconds = (performance.now() - t0) / 1000;
+  j.progress({ step: 'write', kind: 'end', done: size, total: size, message: `wrote ${formatBytes(size)}` });
+  return { sha256, writeSeconds };
+}
+
+// ---- the verifier ----
+
+/** Reads the target back with reads one block ahead; returns the sha256 of what it holds. */
+async function readBack(j: Job, expected: string): Promise<string> {
+  const { sink, size, bs } = j;
+  const back = createHash('sha256');
+  let vpos = 0;
+  let [rcur, rother] = [j.bufs.a, j.bufs.b];
+  let reading: Promise<number> | undefined = sink.read(rcur, Math.min(bs, size), 0);
+  try {
+    while (reading) {
+      const want = Math.min(bs, size - vpos);
+      const n: number = await reading;
+      if (n < want) {
+        throw new VerificationError(
+          `read-back of ${j.target} ended at byte ${vpos + n} of ${size}; the drive is smaller than it claims or failing`,
+          expected,
+        );
+      }
+      if (j.signal?.aborted) {
+        throw interrupted(`interrupted while verifying: ${j.target} was written completely but not verified`);
+      }
+      const next: number = vpos + n;
+      // Read the next block while hashing this one.
+      reading = next < size ? sink.read(rother, Math.min(bs, size - next), next) : undefined;
+      back.update(rcur.subarray(0, n));
+      vpos = next;
+      [rcur, rother] = [rother, rcur];
+      j.progress({ step: 'verify', kind: 'progress', done: vpos, total: size });
+    }
+  } catch (err) {
+    if (err instanceof VerificationError || err instanceof InterruptedError || !errno(err)) throw err;
+    throw new VerificationError(
+      `reading back ${j.target} failed at byte ${vpos}: ${(err as Error).message}; the data was written but could not be verified`,
+      expected,
+    );
+  } finally {
+    await reading?.catch(() => 0);
+  }
+  return back.digest('hex');
+}
+
+/**
+ * Verifies the target against the sha256 of what was written (direct reads bypass the page
+ * cache; otherwise the device's cache is dropped first); on a mismatch, names the first bad byte.
+ * Returns the seconds it took.
+ */
+async function verifyImage(j: Job, sha256: string): Promise<number> {
+  const t1 = performance.now();
+  if (!j.direct && j.kind === 'block') await run('blockdev', ['--flushbufs', j.target]);
+  j.progress({ step: 'verify', kind: 'start', done: 0, total: j.size, message: `verifying ${j.target}` });
+  const actual = await readBack(j, sha256);
+  if (actual !== sha256) {
+    const bad = await firstDifference(j.src, j.sink, j.bufs.a, j.size, j.bs);
+    throw new VerificationError(
+      bad === undefined
+        ? `read-back of ${j.target} does not match the ISO (sha256 ${actual}, expected ${sha256}), but a second read matched: the drive returns unstable data; use another drive`
+        : `read-back of ${j.target} does not match the ISO: first bad byte at offset ${bad} (0x${bad.toString(16)}); the drive may be failing or counterfeit; use another drive`,
+      sha256,
+      actual,
+    );
+  }
+  const verifySeconds = (performance.now() - t1) / 1000;
+  j.progress({ step: 'verify', kind: 'end', done: j.size, total: j.size, message: `verified sha256 ${sha256}` });
+  return verifySeconds;
 }
 
 /** Best effort after a failed or interrupted write: zero the first MiB so nothing boots from it. */
