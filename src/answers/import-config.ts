@@ -188,7 +188,7 @@ export function prefixOf(mask: string): number | undefined {
     .split('.')
     .map((o) => Number(o).toString(2).padStart(8, '0'))
     .join('');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') < 0 ? 32 : bits.indexOf('0') : undefined;
+  return /^1*0*$/.test(bits) ? (bits.indexOf('0') < 0 ? 32 : bits.indexOf('0')) : undefined;
 }
 
 function listOf(value: string): string[] {
@@ -275,7 +275,12 @@ export function convertConfig(parsed: ParsedConfig): ImportResult {
     if (lo && up && lo.value !== up.value) {
       skip(up, `it differs from ${lower} (line ${lo.line}); make-iso sets both from one value, ${lower}'s`);
     }
-    const r = to === 'noProxy' ? (/^[^\s'"\\$`;&|<>(){}]*$/.test(first.value) ? true : 'has spaces, quotes or shell characters') : checkField(proxyUrl, first.value);
+    const r =
+      to === 'noProxy'
+        ? /^[^\s'"\\$`;&|<>(){}]*$/.test(first.value)
+          ? true
+          : 'has spaces, quotes or shell characters'
+        : checkField(proxyUrl, first.value);
     if (r !== true) {
       skip(first, r);
       return;
@@ -314,7 +319,10 @@ export function convertConfig(parsed: ParsedConfig): ImportResult {
     else if (isIP(gw.value) === 0) problems.push(`default_gate_way ${gw.value} is not an IP address`);
     const first = (ip ?? mask ?? gw) as ConfigEntry;
     if (problems.length > 0) {
-      skip(first, `a static address needs all three of static_ip, subnet_mask, default_gate_way: ${problems.join('; ')}; the node keeps DHCP`);
+      skip(
+        first,
+        `a static address needs all three of static_ip, subnet_mask, default_gate_way: ${problems.join('; ')}; the node keeps DHCP`,
+      );
     } else if (ip && mask && gw) {
       Object.assign(network, { mode: 'static', address: ip.value, prefix, gateway: gw.value });
       ok(ip);
@@ -328,7 +336,8 @@ export function convertConfig(parsed: ParsedConfig): ImportResult {
   if (dns) {
     const servers = listOf(dns.value);
     const bad = servers.filter((s) => isIP(s) === 0);
-    if (bad.length > 0) skip(dns, `${bad.join(', ')} ${bad.length === 1 ? 'is not an IP address' : 'are not IP addresses'}`);
+    if (bad.length > 0)
+      skip(dns, `${bad.join(', ')} ${bad.length === 1 ? 'is not an IP address' : 'are not IP addresses'}`);
     else {
       network.dns = servers;
       ok(dns);
@@ -379,12 +388,19 @@ export function convertConfig(parsed: ParsedConfig): ImportResult {
   return { answers, notes, carried };
 }
 
-function convertCloudInit(parsed: ParsedConfig, answers: Record<string, unknown>, notes: string[], carried: string[]): void {
+function convertCloudInit(
+  parsed: ParsedConfig,
+  answers: Record<string, unknown>,
+  notes: string[],
+  carried: string[],
+): void {
   const base = parsed.yamlLine;
   // failsafe: every scalar stays text (`permissions: 0644` is the string "0644", as in Go's yaml)
   const doc = parseDocument(parsed.yaml, { uniqueKeys: true, schema: 'failsafe' });
   if (doc.errors.length > 0) {
-    notes.push(`cloud-init part (line ${base}): not YAML (${doc.errors[0]?.message.split('\n')[0] ?? ''}); none of it carried over`);
+    notes.push(
+      `cloud-init part (line ${base}): not YAML (${doc.errors[0]?.message.split('\n')[0] ?? ''}); none of it carried over`,
+    );
     return;
   }
   const root = doc.contents;
@@ -436,19 +452,25 @@ function convertCloudInit(parsed: ParsedConfig, answers: Record<string, unknown>
         }
         const encoding = (src.encoding ?? 'text/plain').toLowerCase();
         if (!['text/plain', 'b64', 'base64'].includes(encoding)) {
-          notes.push(`${fat}: not carried over: encoding ${encoding} (make-iso writes text; decompress it into content)`);
+          notes.push(
+            `${fat}: not carried over: encoding ${encoding} (make-iso writes text; decompress it into content)`,
+          );
           return;
         }
         const file: Record<string, unknown> = { path: src.path };
         for (const [fk, fv] of Object.entries(src)) {
           if (fk === 'path' || fk === 'encoding') continue;
-          if (fk === 'content') file.content = encoding === 'text/plain' ? fv : Buffer.from(fv, 'base64').toString('utf8');
+          if (fk === 'content')
+            file.content = encoding === 'text/plain' ? fv : Buffer.from(fv, 'base64').toString('utf8');
           else if (fk === 'permissions') file.permissions = fv;
           else if (fk === 'owner') file.owner = fv;
           else if (fk === 'append') {
             if (fv === 'true' || fv === 'false') file.append = fv === 'true';
             else notes.push(`${fat}: append "${fv}" not carried over: must be true or false`);
-          } else notes.push(`${fat}: ${fk} not carried over: make-iso writes path, permissions, owner, append and content only`);
+          } else
+            notes.push(
+              `${fat}: ${fk} not carried over: make-iso writes path, permissions, owner, append and content only`,
+            );
         }
         out.push(file);
       });
@@ -510,8 +532,10 @@ export async function importConfigText(configText: string, opts: ImportOptions):
     osImage: { path: opts.osImage ?? PLACEHOLDER_OS_IMAGE },
     ...answers,
   };
-  if (opts.bootkit === undefined) notes.push(`bootkit.archive: not in a config-file; ${PLACEHOLDER_BOOTKIT} written, edit it (or pass --bootkit)`);
-  if (opts.osImage === undefined) notes.push(`osImage.path: not in a config-file; ${PLACEHOLDER_OS_IMAGE} written, edit it (or pass --os-image)`);
+  if (opts.bootkit === undefined)
+    notes.push(`bootkit.archive: not in a config-file; ${PLACEHOLDER_BOOTKIT} written, edit it (or pass --bootkit)`);
+  if (opts.osImage === undefined)
+    notes.push(`osImage.path: not in a config-file; ${PLACEHOLDER_OS_IMAGE} written, edit it (or pass --os-image)`);
   const r = await validateAnswers(ordered, opts.baseDir, { checkFiles: false });
   const errors = r.errors.map((e) =>
     e.startsWith('user.name: is required')

@@ -38,12 +38,18 @@ export function register(program: Command, cli: Cli): void {
     .description(
       "write an answers file (mode 0600) from the shell tooling's config-file, without running it; prints one line per key it could not carry over",
     )
-    .argument('<config-file>', 'the config-file of the older shell tooling (key="value" lines, then the cloud-init YAML part)')
+    .argument(
+      '<config-file>',
+      'the config-file of the older shell tooling (key="value" lines, then the cloud-init YAML part)',
+    )
     .option('-o, --output <file>', 'where to write the answers', 'answers.yaml')
     .option('-f, --force', 'replace the output file if it exists')
     .option('--bootkit <archive>', 'the bootkit archive to name in the answers (default: a placeholder to edit)')
     .option('--os-image <file>', 'the OS image to name in the answers (default: a placeholder to edit)')
-    .option('--password-hash <hash>', 'user.passwordHash, from `make-iso hash-password` (plain passwords are never copied)')
+    .option(
+      '--password-hash <hash>',
+      'user.passwordHash, from `make-iso hash-password` (plain passwords are never copied)',
+    )
     .action(async (configFile: string, opts: ImportOptions) => {
       const text = await readConfigFile(configFile);
       const out = resolve(opts.output);
@@ -59,7 +65,9 @@ export function register(program: Command, cli: Cli): void {
       if (r.text === undefined) throw new ValidationError(r.errors, `the answers imported from ${configFile}`);
       for (const w of r.warnings) cli.err(`warning: ${w}`);
       await writeAnswersFile(out, r.text, { force: opts.force ?? false });
-      cli.out(`wrote ${opts.output} (${r.carried.length} config-file key${r.carried.length === 1 ? '' : 's'} carried over)`);
+      cli.out(
+        `wrote ${opts.output} (${r.carried.length} config-file key${r.carried.length === 1 ? '' : 's'} carried over)`,
+      );
       cli.out(`next: check it, then run: make-iso validate --answers ${opts.output}`);
     });
 }
