@@ -38,10 +38,7 @@ export function register(program: Command, cli: Cli): void {
     .description(
       "write an answers file (mode 0600) from the shell tooling's config-file, without running it; prints one line per key it could not carry over",
     )
-    .argument(
-      '<config-file>',
-      'the config-file of the older shell tooling (key="value" lines, then the cloud-init YAML part)',
-    )
+    .argument('<file>', 'the config-file of the older shell tooling (key="value" lines, then the cloud-init YAML part)')
     .option('-o, --output <file>', 'where to write the answers', 'answers.yaml')
     .option('-f, --force', 'replace the output file if it exists')
     .option('--bootkit <archive>', 'the bootkit archive to name in the answers (default: a placeholder to edit)')
