@@ -8,7 +8,7 @@ import { isMap, isScalar, isSeq, parseDocument, stringify, type Node } from 'yam
 import { KNOWN_ELSEWHERE } from './legacy-keys.js';
 import { validateAnswers } from './load.js';
 import { ANSWERS_HEADER } from './template.js';
-import { checkField, hostOrIp, proxyUrl, sshKey, unitName, userName } from './schema.js';
+import { checkField, hostOrIp, noProxyList, proxyUrl, sshKey, unitName, userName } from './schema.js';
 
 /** Upstream's marker: the line that starts the YAML (cloud-init) part of the config-file. */
 export const CLOUD_INIT_MARKER = 'Custom cloud-init Config file';
@@ -275,12 +275,7 @@ export function convertConfig(parsed: ParsedConfig): ImportResult {
     if (lo && up && lo.value !== up.value) {
       skip(up, `it differs from ${lower} (line ${lo.line}); make-iso sets both from one value, ${lower}'s`);
     }
-    const r =
-      to === 'noProxy'
-        ? /^[^\s'"\\$`;&|<>(){}]*$/.test(first.value)
-          ? true
-          : 'has spaces, quotes or shell characters'
-        : checkField(proxyUrl, first.value);
+    const r = checkField(to === 'noProxy' ? noProxyList : proxyUrl, first.value);
     if (r !== true) {
       skip(first, r);
       return;
