@@ -204,11 +204,11 @@ function plain(node: unknown): unknown {
   if (isScalar(node)) return node.value === null || node.value === undefined ? '' : String(node.value);
   if (isSeq(node)) return node.items.map(plain);
   if (isMap(node)) {
-    const out: Record<string, unknown> = {};
+    const out = Object.create(null) as Record<string, unknown>; // a `__proto__` key stays a key
     for (const it of node.items) out[String(plain(it.key))] = plain(it.value);
     return out;
   }
-  return undefined;
+  throw new Error('YAML aliases (*name) and tags are not supported; write the values out');
 }
 
 function lineAt(text: string, node: unknown, base: number): string {
@@ -402,6 +402,13 @@ function convertCloudInit(
   if (root === null) return;
   if (!isMap(root)) {
     notes.push(`cloud-init part (line ${base}): not a mapping of keys; none of it carried over`);
+    return;
+  }
+  try {
+    // aliases: refuse the part before using any of it
+    root.items.forEach((it) => [plain(it.key), plain(it.value)]);
+  } catch (err) {
+    notes.push(`cloud-init part (line ${base}): ${(err as Error).message}; none of it carried over`);
     return;
   }
   const cloudInit: Record<string, unknown> = {};

@@ -203,3 +203,18 @@ test('every shell-part key the importer reads has a home in the legacy key table
   ];
   for (const k of keys) expect(k in KNOWN_ELSEWHERE || homeless.includes(k), k).toBe(true);
 });
+
+test('a cloud-init part with YAML aliases is left behind whole, never half-read', () => {
+  const text = 'user_name="edge"\n# Custom cloud-init Config file\nx: &cmd reboot\nruncmd:\n  - *cmd\n';
+  const { answers, notes } = convertConfig(parseConfigFile(text));
+  expect(answers.cloudInit).toBeUndefined();
+  expect(notes).toEqual([
+    'cloud-init part (line 2): YAML aliases (*name) and tags are not supported; write the values out; none of it carried over',
+  ]);
+});
+
+test('a cloud-init part that is not YAML is named, and the shell part still carries over', () => {
+  const { answers, notes } = convertConfig(parseConfigFile('user_name="edge"\nruncmd:\n\t- x\n  y: [\n'));
+  expect(answers.user).toEqual({ name: 'edge' });
+  expect(notes).toEqual([expect.stringMatching(/^cloud-init part \(line 2\): not YAML/)]);
+});
