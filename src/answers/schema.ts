@@ -86,6 +86,13 @@ export const proxyUrl = z
   )
   .describe('proxy URL, e.g. `http://proxy.example.com:3128`');
 
+export const noProxyList = z
+  .string()
+  .regex(
+    /^[^\s'"\\$`;&|<>(){}]*$/,
+    'must be a comma-separated list without spaces, quotes, backslashes or shell characters',
+  );
+
 export const sha256Hex = z
   .string()
   .regex(/^[0-9a-fA-F]{64}$/, 'must be a sha256 checksum: 64 hexadecimal characters')
@@ -195,14 +202,7 @@ const proxy = z
   .strictObject({
     http: proxyUrl.optional().describe('http_proxy / HTTP_PROXY'),
     https: proxyUrl.optional().describe('https_proxy / HTTPS_PROXY'),
-    noProxy: z
-      .string()
-      .regex(
-        /^[^\s'"\\$`;&|<>(){}]*$/,
-        'must be a comma-separated list without spaces, quotes, backslashes or shell characters',
-      )
-      .optional()
-      .describe('no_proxy / NO_PROXY: comma-separated hosts, domains and CIDRs'),
+    noProxy: noProxyList.optional().describe('no_proxy / NO_PROXY: comma-separated hosts, domains and CIDRs'),
   })
   .prefault({})
   .describe('proxy settings for the installed node; unset means no proxy');

@@ -3,13 +3,16 @@
 import { stringify } from 'yaml';
 import { DEFAULT_MASKED_SERVICES } from './schema.js';
 
+/** The comment lines every answers file make-iso writes starts with (after the modeline). */
+export const ANSWERS_HEADER = `# make-iso answers: everything needed to build an unattended installer ISO.
+# Check it with:  make-iso validate --answers THIS_FILE
+# Build with:     make-iso --answers THIS_FILE
+# Relative paths are relative to this file. Unknown keys are errors.`;
+
 /** The commented template. `modeline` is the yaml-language-server line for editor help. */
 export function answersTemplate(modeline: string): string {
   return `${modeline}
-# make-iso answers: everything needed to build an unattended installer ISO.
-# Check it with:  make-iso validate --answers THIS_FILE
-# Build with:     make-iso --answers THIS_FILE
-# Relative paths are relative to this file. Unknown keys are errors.
+${ANSWERS_HEADER}
 
 # The Edge Microvisor Bootkit release: the tar.gz as published...
 bootkit:

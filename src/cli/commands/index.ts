@@ -10,6 +10,7 @@ import { register as build } from './build.js';
 import { register as init } from './init.js';
 import { register as validate } from './validate.js';
 import { register as hashPassword } from './hash-password.js';
+import { register as importConfig } from './import-config.js';
 
 export const commands: ReadonlyArray<(program: Command, cli: Cli) => void> = [
   doctor,
@@ -21,4 +22,5 @@ export const commands: ReadonlyArray<(program: Command, cli: Cli) => void> = [
   init,
   validate,
   hashPassword,
+  importConfig,
 ];

@@ -12,7 +12,18 @@ test('docs/cli-reference.md is current (regenerate: npm run docs)', () => {
 
 test('the reference documents every command and the write safety flags', () => {
   const md = cliReferenceMarkdown();
-  for (const c of ['doctor', 'inspect', 'drives', 'write', 'schema', 'build', 'init', 'validate', 'hash-password']) {
+  for (const c of [
+    'doctor',
+    'inspect',
+    'drives',
+    'write',
+    'schema',
+    'build',
+    'init',
+    'validate',
+    'hash-password',
+    'import-config',
+  ]) {
     expect(md).toContain(`## make-iso ${c}\n`);
   }
   expect(md).toContain('--allow-internal-disk');
