@@ -46,7 +46,10 @@ export async function checkOsImage(path: string): Promise<void> {
     if (at === undefined) throw new UserError(`the OS image ${path} is not gzip data; ${fix}`);
     let disk: Buffer;
     try {
-      disk = inflateRawSync(head.subarray(at, at + INFLATE_INPUT_BYTES), { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: 64 * 1024 * 1024 });
+      disk = inflateRawSync(head.subarray(at, at + INFLATE_INPUT_BYTES), {
+        finishFlush: zc.Z_SYNC_FLUSH,
+        maxOutputLength: 64 * 1024 * 1024,
+      });
     } catch {
       throw new UserError(`the OS image ${path} is corrupt gzip data (it does not inflate); download it again`);
     }
