@@ -2,12 +2,38 @@
 // random bytes or a truncated download named *.raw.gz used to give an ISO that fails on the node),
 // cheaply: the gzip header, the first sectors inflated, and the gzip trailer's size field.
 import { open } from 'node:fs/promises';
-import { inflateRawSync, constants as zc } from 'node:zlib';
+import { createInflateRaw, constants as zc } from 'node:zlib';
 import { UserError } from '../errors.js';
 
 const GZIP_MAGIC = [0x1f, 0x8b, 0x08];
 /** Enough compressed bytes to inflate the MBR and the GPT header of any real image. */
 const HEAD_BYTES = 256 * 1024;
+/** The protective MBR and the GPT header: all the check looks at. */
+const DISK_HEAD = 1024;
+
+/**
+ * Inflates raw deflate data until `want` bytes came out, then stops. Streaming, because a
+ * small, very compressible image (zeros compress about 1000:1) inflates its first 256 KiB to
+ * far more than any buffer may hold; a cut-off stream ends quietly (sync flush).
+ */
+function inflateHead(data: Buffer, want: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const inflate = createInflateRaw({ finishFlush: zc.Z_SYNC_FLUSH });
+    const chunks: Buffer[] = [];
+    let got = 0;
+    inflate.on('data', (c: Buffer) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= want) {
+        inflate.destroy();
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    inflate.on('end', () => resolve(Buffer.concat(chunks)));
+    inflate.on('error', reject);
+    inflate.end(data);
+  });
+}
 
 /** Offset of the deflate data after a gzip member header (RFC 1952), or undefined. */
 export function gzipDataOffset(head: Buffer): number | undefined {
@@ -40,7 +66,7 @@ export async function checkOsImage(path: string): Promise<void> {
     if (at === undefined) throw new UserError(`the OS image ${path} is not gzip data; ${fix}`);
     let disk: Buffer;
     try {
-      disk = inflateRawSync(head.subarray(at), { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: 64 * 1024 * 1024 });
+      disk = await inflateHead(head.subarray(at), DISK_HEAD);
     } catch {
       throw new UserError(`the OS image ${path} is corrupt gzip data (it does not inflate); download it again`);
     }
