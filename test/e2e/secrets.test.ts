@@ -22,12 +22,16 @@ import { projectRoot } from '../../src/version.js';
 import type { Fixtures } from '../helpers/fixtures.js';
 
 const MAIN = join(projectRoot, 'dist/cli/main.js');
-const TAG = randomBytes(4).toString('hex');
+const tag = (): string => randomBytes(4).toString('hex');
 /** The user's password: may appear nowhere, not even in installer data. */
-const PASSWORD = `Clear-${TAG}-pw`;
-const PROXY_USER = `pxuser${TAG}`;
-/** `@` and `/` in the password: the manifest's redaction once stopped at the first of them. */
-const PROXY_PASS = `Px@${TAG}/sec`;
+const PASSWORD = `Clear-${tag()}-pw`;
+const PROXY_USER = `pxuser${tag()}`;
+/**
+ * `@` and `/` in the password: the manifest's redaction once stopped at the first of them and
+ * showed the rest, so the part after the `@` is searched on its own too.
+ */
+const PROXY_PASS_TAIL = `${tag()}/sec`;
+const PROXY_PASS = `Px${tag()}@${PROXY_PASS_TAIL}`;
 const PROXY = `http://${PROXY_USER}:${PROXY_PASS}@proxy.example.com:3128`;
 
 /** Where a secret may sit: the installer's answers, as the node reads them. */
@@ -176,6 +180,7 @@ describe('secrets', () => {
       ['hash', Buffer.from(hash)],
       ['proxy user', Buffer.from(PROXY_USER)],
       ['proxy password', Buffer.from(PROXY_PASS)],
+      ['proxy password tail', Buffer.from(PROXY_PASS_TAIL)],
     ]);
   });
 
@@ -207,7 +212,6 @@ describe('secrets', () => {
 
       const validate = await run(['validate', '--answers', answers]);
       expect(validate.exitCode, String(validate.stderr)).toBe(0);
-      expect(String(validate.stdout)).toContain('http://<redacted>@proxy.example.com:3128'); // the summary
       await scanText('validate stdout+stderr', `${String(validate.stdout)}${String(validate.stderr)}`, hits);
       const validateJson = await run(['validate', '--answers', answers, '--json']);
       expect(validateJson.exitCode, String(validateJson.stderr)).toBe(0);
@@ -252,16 +256,18 @@ describe('secrets', () => {
       const manifest = JSON.parse(await readFile(join(`${iso}.tree`, '.make-iso/manifest.json'), 'utf8')) as {
         answers: { redacted: { user: { passwordHash?: string }; proxy: { http?: string; https?: string } } };
       };
+      expect(forbidden(hits), 'secrets outside the installer data').toEqual([]);
+      expect(String(validate.stdout)).toContain('http://<redacted>@proxy.example.com:3128'); // the summary
       expect(manifest.answers.redacted.user.passwordHash).toBe('<redacted>');
       expect(manifest.answers.redacted.proxy.http).toBe('http://<redacted>@proxy.example.com:3128');
 
       // the search reaches through the layers: the installer's data is found where it must be
       const inInstallerData = hits.filter((h) => INSTALLER_DATA.test(h.path)).map((h) => h.secret);
-      expect(new Set(inInstallerData)).toEqual(new Set(['hash', 'proxy user', 'proxy password']));
+      expect(new Set(inInstallerData)).toEqual(
+        new Set(['hash', 'proxy user', 'proxy password', 'proxy password tail']),
+      );
       const where = hits.find((h) => INSTALLER_DATA.test(h.path))?.path ?? '';
       expect(where).toMatch(b.mode === 'overlay' ? /^archive [1-9].*make-iso-overlay\// : /rootfs\.tar\.gz > /);
-
-      expect(forbidden(hits), 'secrets outside the installer data').toEqual([]);
     });
   }
 
