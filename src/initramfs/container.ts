@@ -3,7 +3,7 @@
 // pass, finds where each archive starts and ends, and shows every entry to a visitor.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { MakeIsoError, UserError } from '../errors.js';
+import { MakeIsoError, ToolError, UserError } from '../errors.js';
 import { ByteReader } from '../io/byte-reader.js';
 import type { ProgressSink } from '../progress.js';
 import { decodeMember, detectCompression, type Compression } from './compression.js';
@@ -91,7 +91,9 @@ export async function walkInitramfs(
       archives.push({ ...ref, length: reader.position - offset, entries });
     }
   } catch (err) {
-    if (err instanceof MakeIsoError) throw err;
+    // a decompressor (xz, lz4, zstd) that fails on the data says the data is damaged; which of it
+    // and the cpio reader fails first is a race, so both must give the same bad-input error
+    if (err instanceof MakeIsoError && !(err instanceof ToolError)) throw err;
     if ((err as { name?: string }).name === 'AbortError') throw err;
     const msg = err instanceof Error ? err.message : String(err);
     throw new UserError(

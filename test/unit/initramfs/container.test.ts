@@ -68,4 +68,19 @@ describe('walkInitramfs', () => {
     await sh(`echo x | bzip2 > ${f}`);
     await expect(walkInitramfs(f)).rejects.toThrow(/bzip2-compressed/);
   });
+
+  it.each([
+    ['legacy lz4', [0x02, 0x21, 0x4c, 0x18]],
+    ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ])('a %s member its tool cannot decode is damaged data (UserError), never a tool failure', async (name, magic) => {
+    const f = join(dir, `damaged-${name.replace(' ', '-')}.img`);
+    await writeFile(f, Buffer.concat([Buffer.from(magic), Buffer.from(' garbage garbage'.repeat(8))]));
+    // the tool's exit and the cpio reader's end of data race; run it a few times
+    for (let i = 0; i < 5; i++) {
+      const err = await walkInitramfs(f).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as UserError).exitCode).toBe(2);
+      expect((err as Error).message).toMatch(/damaged or not an initramfs/);
+    }
+  });
 });
