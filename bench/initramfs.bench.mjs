@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { scanBootkitInitramfs } from '../dist/initramfs/scan.js';
-import { writeCustomInitramfs } from '../dist/initramfs/write.js';
+import { writeCustomInitramfs } from '../dist/initramfs/produce.js';
 
 const { values } = parseArgs({
   options: {

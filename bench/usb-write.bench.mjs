@@ -10,7 +10,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { writeImage } from '../dist/usb/write.js';
+import { writeImage } from '../dist/usb/image-writer.js';
 
 const { values } = parseArgs({
   options: {

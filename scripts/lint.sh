@@ -7,7 +7,7 @@ npx tsc -p tsconfig.json --noEmit
 npx eslint .
 npx prettier --check .
 mapfile -t shell_files < <(
-  git ls-files --cached --others --exclude-standard -- 'installer-scripts/*' 'test/*.sh' 'scripts/*' '.ci/run' 'iso/*' |
+  git ls-files --cached --others --exclude-standard -- 'installer-scripts/*' 'test/*.sh' 'scripts/*' '.ci/run' 'iso/*' 'templates/*' |
     while read -r f; do
       [[ -f $f ]] || continue
       case $f in

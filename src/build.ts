@@ -7,7 +7,7 @@ import { readInputs } from './build/inputs.js';
 import { composeManifest, planBuild, type BuildPlan, type GeneratedDigests } from './build/plan.js';
 import { publish, refuseExisting, tempPathBeside } from './build/publish.js';
 import type { BootkitInitramfsScan } from './initramfs/scan.js';
-import { writeCustomInitramfs } from './initramfs/write.js';
+import { writeCustomInitramfs } from './initramfs/produce.js';
 import { sha256File } from './io/hash.js';
 import { makeTempDir, registerTemp, removeTemp } from './io/temps.js';
 import { assembleIso, writeBootFiles } from './iso/assemble.js';

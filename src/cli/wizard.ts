@@ -27,7 +27,7 @@ import {
 } from '../answers/schema.js';
 import { summaryLines } from '../answers/summary.js';
 import { answersToYaml } from '../answers/template.js';
-import { writeAnswersFile } from '../answers/write.js';
+import { writeAnswersFile } from '../answers/save.js';
 import { ValidationError } from '../errors.js';
 import { RESERVED_USERS } from '../facts.js';
 import type { Output } from './output.js';

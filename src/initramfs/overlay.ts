@@ -10,7 +10,7 @@ import { buildCpio, type CpioMemEntry } from './cpio.js';
 import { OVERLAY_STAGE } from './layout.js';
 
 /** The committed hook script (shellcheck-clean POSIX sh). */
-export const OVERLAY_HOOK_SOURCE = join(projectRoot, 'iso', 'dracut', '99-make-iso.sh');
+export const OVERLAY_HOOK_SOURCE = join(projectRoot, 'templates', 'dracut', '99-make-iso.sh');
 /** The staging directory in the initramfs root. */
 export { OVERLAY_STAGE };
 

@@ -16,7 +16,7 @@ import { type ArchiveInfo, walkInitramfs } from './container.js';
 import { S_IFMT, S_IFREG, type CpioEntry } from './cpio.js';
 import { type DracutLayout, LayoutRecorder } from './layout.js';
 
-/** The overlay hook's file name (see iso/dracut/99-make-iso.sh). */
+/** The overlay hook's file name (see templates/dracut/99-make-iso.sh). */
 export { HOOK_NAME } from './layout.js';
 const UNIT_DIRS = ['usr/lib/systemd/system', 'lib/systemd/system', 'etc/systemd/system'];
 const MODULES = /^(?:usr\/)?lib\/modules\/([^/]+)(?:\/|$)/;

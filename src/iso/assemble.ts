@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { buildEfiBootImage } from './efiboot.js';
 import { GRUB_HYBRID_MBR, buildGrubImages } from './grub.js';
 import type { IsoFile, IsoPlan } from './plan.js';
-import { writeIso } from './write.js';
+import { writeIso } from './xorriso.js';
 import type { ProgressSink } from '../progress.js';
 import { projectRoot } from '../version.js';
 

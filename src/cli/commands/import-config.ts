@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { importConfigText } from '../../answers/import-config.js';
 import { schemaModeline } from '../../answers/json-schema.js';
 import { MAX_ANSWERS_BYTES } from '../../answers/load.js';
-import { writeAnswersFile } from '../../answers/write.js';
+import { writeAnswersFile } from '../../answers/save.js';
 import { UserError, ValidationError } from '../../errors.js';
 import type { Cli } from '../context.js';
 

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { schemaModeline } from '../../answers/json-schema.js';
 import { answersTemplate } from '../../answers/template.js';
-import { writeAnswersFile } from '../../answers/write.js';
+import { writeAnswersFile } from '../../answers/save.js';
 import type { Cli } from '../context.js';
 
 export function register(program: Command, cli: Cli): void {

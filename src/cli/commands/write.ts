@@ -17,7 +17,7 @@ import {
 import { formatBytes } from '../../io/size.js';
 import { checkTarget, mountsToUnmount, type Refusal, type TargetFacts } from '../../usb/safety.js';
 import { inspectSource, inspectTarget } from '../../usb/target.js';
-import { writeImage } from '../../usb/write.js';
+import { writeImage } from '../../usb/image-writer.js';
 import { canPrompt, confirmTyped } from '../confirm.js';
 import { registerTemp, removeTemp } from '../../io/temps.js';
 import { setInterruptNote } from '../interrupt.js';

@@ -22,7 +22,7 @@ import { register, type WriteDeps } from '../../../src/cli/commands/write.js';
 import { ExitCode, InterruptedError, MakeIsoError, UserError, VerificationError } from '../../../src/errors.js';
 import { checkTarget } from '../../../src/usb/safety.js';
 import { inspectSource, inspectTarget } from '../../../src/usb/target.js';
-import { writeImage } from '../../../src/usb/write.js';
+import { writeImage } from '../../../src/usb/image-writer.js';
 import { readInventory } from '../../../src/usb/drives.js';
 import { usbWriteOffer } from '../../../src/cli/usb-offer.js';
 

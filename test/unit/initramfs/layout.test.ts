@@ -12,7 +12,7 @@ import {
   readDracutLayout,
   resolveInTree,
 } from '../../../src/initramfs/layout.js';
-import { writeCustomInitramfs, type RootfsChange } from '../../../src/initramfs/write.js';
+import { writeCustomInitramfs, type RootfsChange } from '../../../src/initramfs/produce.js';
 import { walkInitramfs } from '../../../src/initramfs/container.js';
 import { scanBootkitInitramfs } from '../../../src/initramfs/scan.js';
 import {

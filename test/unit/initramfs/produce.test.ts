@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { writeCustomInitramfs, type RootfsChange } from '../../../src/initramfs/write.js';
+import { writeCustomInitramfs, type RootfsChange } from '../../../src/initramfs/produce.js';
 import { walkInitramfs, type InitramfsLayout } from '../../../src/initramfs/container.js';
 import { OVERLAY_HOOK_SOURCE } from '../../../src/initramfs/overlay.js';
 import { hasTool } from '../../../src/exec.js';
