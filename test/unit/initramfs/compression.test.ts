@@ -1,7 +1,6 @@
 // Why: a member decoder must stop exactly at its member's last byte whatever the chunking,
 // or the next archive of the chain is lost or misread.
 import { describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { execa } from 'execa';
 import { ByteReader } from '../../../src/io/byte-reader.js';
@@ -32,30 +31,61 @@ async function decodeThenRest(
   return { out: Buffer.concat(parts), rest: Buffer.concat(rest), at };
 }
 
-const payload = Buffer.concat([randomBytes(20000), Buffer.alloc(30000, 'a')]);
+/** Deterministic noise (xorshift32): the same seed gives the same bytes on every run, so a failure reproduces. */
+function noise(seed: number, n: number): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Incompressible bytes then a long run: literals, a long match, and (for zstd) room for RLE blocks. */
+const payloadFor = (seed: number): Buffer => Buffer.concat([noise(seed, 20000), Buffer.alloc(30000, 'a')]);
+const SEEDS = [1, 2, 3, 0xdecaf, 0x5eed, 0xc0ffee, 123456789, 0x7fffffff];
+const payload = payloadFor(SEEDS[0]!);
 const tail = Buffer.from('070701-next-archive');
 
 describe('decodeMember', () => {
-  it('gzip and zstd: stops at the member end for every chunking', async () => {
+  it.each(SEEDS)('gzip and zstd: stops at the member end for every chunking (seed %i)', async (seed) => {
+    const input = payloadFor(seed);
     const members = {
-      gzip: zlib.gzipSync(payload),
-      zstd: (await execa('zstd', ['-q', '-c'], { input: payload, encoding: 'buffer' })).stdout as Uint8Array,
+      gzip: zlib.gzipSync(input),
+      zstd: (await execa('zstd', ['-q', '-c'], { input, encoding: 'buffer' })).stdout as Uint8Array,
     };
     for (const [c, m] of Object.entries(members) as Array<['gzip' | 'zstd', Uint8Array]>) {
       const member = Buffer.from(m);
       const data = Buffer.concat([member, tail]);
       const deflateEnd = c === 'gzip' ? member.length - 8 : member.length;
-      // chunk boundaries right at, before and after the end of the compressed data
-      const splits = [[13], [4096], [deflateEnd], [deflateEnd - 1, 1], [deflateEnd + 1], [member.length]];
+      // chunk boundaries right at, before and after the end of the compressed data, inside the
+      // trailer/checksum, and a seeded irregular chunking
+      const irregular = Array.from(noise(seed ^ 0x9e3779b9, 7), (b) => 1 + b * 11);
+      const splits = [
+        [13],
+        [4096],
+        [deflateEnd],
+        [deflateEnd - 1, 1],
+        [deflateEnd - 2, 1, 1],
+        [deflateEnd - 3, 2],
+        [deflateEnd + 1],
+        [member.length],
+        irregular,
+      ];
       for (const sizes of splits) {
         const r = await decodeThenRest(data, c, sizes);
-        expect(r.out.equals(payload), `${c} ${sizes.join(',')}`).toBe(true);
-        expect(r.at).toBe(member.length);
-        expect(r.rest.equals(tail)).toBe(true);
+        expect(r.out.equals(input), `${c} ${sizes.join(',')}`).toBe(true);
+        expect(r.at, `${c} ${sizes.join(',')}`).toBe(member.length);
+        expect(r.rest.equals(tail), `${c} ${sizes.join(',')}`).toBe(true);
       }
       if (c === 'zstd') {
         const r = await decodeThenRest(data, c, [member.length], true); // the zstd tool path
-        expect(r.out.equals(payload)).toBe(true);
+        expect(r.out.equals(input)).toBe(true);
         expect(r.rest.equals(tail)).toBe(true);
       }
     }
