@@ -91,6 +91,36 @@ describe('decodeMember', () => {
     }
   });
 
+  // zlib.zstdCompressSync arrived in Node 22.15 (the decoder falls back to the zstd tool before that)
+  it.skipIf(typeof zlib.zstdCompressSync !== 'function')(
+    'zstd: walks every frame shape (raw, RLE and compressed blocks, with and without size or checksum)',
+    async () => {
+      const P = zlib.constants;
+      const noiseBytes = noise(0xfeed, 140000); // > 128 KiB: two raw blocks
+      const shapes: Array<[string, Buffer, Record<number, number>]> = [
+        ['compressed, single segment, 2-byte size', payload, {}],
+        ['with checksum', payload, { [P.ZSTD_c_checksumFlag]: 1 }],
+        ['no content size (window descriptor)', payload, { [P.ZSTD_c_contentSizeFlag]: 0, [P.ZSTD_c_checksumFlag]: 1 }],
+        ['RLE blocks', Buffer.alloc(300000, 'a'), { [P.ZSTD_c_checksumFlag]: 1 }],
+        ['raw blocks', noiseBytes, { [P.ZSTD_c_checksumFlag]: 1 }],
+        ['raw, RLE and compressed', Buffer.concat([noiseBytes, Buffer.alloc(200000, 'b'), payload]), {}],
+        ['empty (a zero-size raw block)', Buffer.alloc(0), {}],
+        ['one byte, no size', Buffer.from('x'), { [P.ZSTD_c_contentSizeFlag]: 0 }],
+      ];
+      for (const [what, input, params] of shapes) {
+        const member = zlib.zstdCompressSync(input, { params });
+        const data = Buffer.concat([member, tail]);
+        const n = member.length;
+        for (const sizes of [[4096], [n], [n - 1, 1], [n - 4, 4], [n + 1], [3, 5, 7, 11, 4099]]) {
+          const r = await decodeThenRest(data, 'zstd', sizes);
+          expect(r.out.equals(input), `${what} ${sizes.join(',')}`).toBe(true);
+          expect(r.at, `${what} ${sizes.join(',')}`).toBe(n);
+          expect(r.rest.equals(tail), `${what} ${sizes.join(',')}`).toBe(true);
+        }
+      }
+    },
+  );
+
   it('xz: finds the stream footer across chunk boundaries', async () => {
     const member = Buffer.from(
       (await execa('xz', ['-c', '--check=crc32'], { input: payload, encoding: 'buffer' })).stdout as Uint8Array,
