@@ -131,7 +131,7 @@ export class HostError extends MakeIsoError {
 const HOST_REFUSALS: { errno: string[]; stderr: RegExp; code: string; what: string; hint: string }[] = [
   {
     errno: ['ENOSPC', 'EDQUOT'],
-    stderr: /no space left on device|disk quota exceeded|ENOSPC/i,
+    stderr: /no space left on device|disk quota exceeded|exceeds free space on media|ENOSPC/i,
     code: 'E_NO_SPACE',
     what: 'no space left on device',
     hint: 'free some space, or point TMPDIR (work files) and -o (the ISO) at a filesystem with room',

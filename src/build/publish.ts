@@ -1,7 +1,8 @@
 // Why: the ISO appears at its path whole or not at all: it is written to a temp file beside the
 // target, synced, then linked (or, with --force, renamed) into place; never clobbers without --force.
 import { randomBytes } from 'node:crypto';
-import { link, lstat, open, realpath, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, link, lstat, open, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -12,6 +13,9 @@ export async function refuseExisting(output: string, force: boolean | undefined)
   if (s && !s.isFile()) throw new UserError(`${output} exists and is not a regular file; choose another output path`);
   const dir = await stat(dirname(output)).catch(() => undefined);
   if (!dir?.isDirectory()) throw new UserError(`the output directory ${dirname(output)} does not exist`);
+  // before any work: a read-only or unwritable directory throws EROFS/EACCES here, which the CLI
+  // boundary maps to a host error with a hint (xorriso would only say "exceeds free space")
+  await access(dirname(output), constants.W_OK);
 }
 
 /**

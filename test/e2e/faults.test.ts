@@ -38,7 +38,7 @@ async function newCase(outDir?: string): Promise<Case> {
     `bootkit: { archive: '${fx.builds['full-gzip'].tarball}' }`,
     `osImage: { path: '${fx.osImage}' }`,
     `output: { path: '${join(dir, 'site.iso')}', sourceDateEpoch: 1700000000 }`,
-    'user: { name: edge }',
+    "user: { name: edge, sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk0bQ0b7yWzV4c6t8l0gq0oK2pTtW9V7nZk6Xv2c1Qd faults@test'] }",
   ].join('\n');
   await writeFile(join(tmp, '..', `${dir.split('/').pop()}.yaml`), answers, { mode: 0o600 });
   return { dir, tmp };
@@ -57,14 +57,18 @@ function start(c: Case, extra: string[] = []): ResultPromise {
   );
 }
 
-/** Resolves when the build's --json output shows an event of this step. */
+/**
+ * Resolves when the build's --json output shows an event of this step; rejects, with what it
+ * printed, when the build ends first (a build that fails early must fail the test, not hang it).
+ */
 function reached(proc: ResultPromise, step: string): Promise<void> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let seen = '';
     proc.stdout?.on('data', (d: Buffer) => {
       seen += d.toString();
       if (seen.includes(`"step":"${step}"`)) resolve();
     });
+    proc.stdout?.on('close', () => reject(new Error(`the build ended before step ${step}:\n${seen.slice(-2000)}`)));
   });
 }
 
