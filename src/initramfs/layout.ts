@@ -189,7 +189,8 @@ export class LayoutRecorder {
   }
 }
 
-async function readText(entry: CpioEntry, limit: number): Promise<string> {
+/** The first `limit` bytes of a cpio entry as text (the rest is read and dropped). */
+export async function readText(entry: CpioEntry, limit = 64 << 10): Promise<string> {
   const parts: Buffer[] = [];
   let n = 0;
   for await (const c of entry.data()) {

@@ -14,7 +14,7 @@ import { readTar } from '../rootfs/tar.js';
 import { tarPathKey } from '../rootfs/transform.js';
 import { type ArchiveInfo, walkInitramfs } from './container.js';
 import { S_IFMT, S_IFREG, type CpioEntry } from './cpio.js';
-import { type DracutLayout, LayoutRecorder } from './layout.js';
+import { type DracutLayout, LayoutRecorder, readText } from './layout.js';
 
 /** The overlay hook's file name (see templates/dracut/99-make-iso.sh). */
 export { HOOK_NAME } from './layout.js';
@@ -123,16 +123,6 @@ class RootfsIndex {
   }
 }
 
-async function readSmall(entry: CpioEntry, limit = 64 << 10): Promise<string> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of entry.data()) {
-    if (n < limit) parts.push(c.subarray(0, limit - n));
-    n += c.length;
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
-
 async function indexRootfs(entry: CpioEntry, where: string, contents: BootkitContents): Promise<RootfsIndex> {
   const idx = new RootfsIndex();
   contents.startRootfs();
@@ -182,7 +172,7 @@ export async function scanBootkitInitramfs(path: string, opts: ScanOptions = {})
           index: await indexRootfs(e, where, contents),
         };
       } else if (isFile && /^etc\/cmdline\.d\/[^/]+\.conf$/.test(key)) {
-        cmdline.push({ path: key, content: await readSmall(e) });
+        cmdline.push({ path: key, content: await readText(e) });
       }
     },
     {
