@@ -44,8 +44,14 @@ const unpacked = join(work, 'release');
 mkdirSync(unpacked);
 execFileSync('tar', ['-xf', release, '-C', unpacked]);
 const members = execFileSync('tar', ['-tf', release], { encoding: 'utf8' }).split('\n').filter(Boolean);
-const kernel = join(unpacked, members.find((m) => /vmlinuz/.test(m)));
-const initrd = join(unpacked, members.find((m) => /initr/.test(m)));
+const kernel = join(
+  unpacked,
+  members.find((m) => /vmlinuz/.test(m)),
+);
+const initrd = join(
+  unpacked,
+  members.find((m) => /initr/.test(m)),
+);
 
 let serial = 0;
 /** An answers file; every call gets another hostname (so a warm build is a new build). */
@@ -116,14 +122,37 @@ const build = (cache, os, extra = []) =>
 const rows = [];
 const row = (name, runs, floorSeconds, target) => {
   const s = median(runs.map((r) => r.seconds));
-  rows.push({ name, s, ratio: s / floorSeconds, target, rss: median(runs.map((r) => r.rss)), cpu: median(runs.map((r) => r.cpu)) });
+  rows.push({
+    name,
+    s,
+    ratio: s / floorSeconds,
+    target,
+    rss: median(runs.map((r) => r.rss)),
+    cpu: median(runs.map((r) => r.cpu)),
+  });
 };
 try {
   build(warmCache, osImage); // fills the warm cache (and the page cache)
   if (values.profile) {
     mkdirSync(values.profile, { recursive: true });
     const prof = (name, cache) =>
-      timed([process.execPath, '--cpu-prof', '--cpu-prof-dir', values.profile, '--cpu-prof-name', `${name}.cpuprofile`, ...cli.slice(1), 'build', '--answers', answers(osImage, join(work, 'out.iso')), '--force', '--quiet'], { MAKE_ISO_CACHE: cache });
+      timed(
+        [
+          process.execPath,
+          '--cpu-prof',
+          '--cpu-prof-dir',
+          values.profile,
+          '--cpu-prof-name',
+          `${name}.cpuprofile`,
+          ...cli.slice(1),
+          'build',
+          '--answers',
+          answers(osImage, join(work, 'out.iso')),
+          '--force',
+          '--quiet',
+        ],
+        { MAKE_ISO_CACHE: cache },
+      );
     prof('cold', join(work, 'cache-prof'));
     prof('warm', warmCache);
     rmSync(join(work, 'cache-prof'), { recursive: true, force: true });
@@ -144,7 +173,10 @@ try {
   const nRounds = Number(values['nodes-rounds']);
   for (const n of nodeCounts) {
     const nodesFile = join(work, `nodes-${n}.yaml`);
-    writeFileSync(nodesFile, `nodes:\n${Array.from({ length: n }, (_, k) => `  - hostname: node-${k + 1}\n`).join('')}`);
+    writeFileSync(
+      nodesFile,
+      `nodes:\n${Array.from({ length: n }, (_, k) => `  - hostname: node-${k + 1}\n`).join('')}`,
+    );
     const fl = [];
     const runs = [];
     for (let i = 0; i < nRounds; i++) {
@@ -152,13 +184,29 @@ try {
       const outDir = join(work, `nodes-out-${n}`);
       runs.push(
         timed(
-          [...cli, 'build', '--answers', answers(nodesOs, join(work, 'unused.iso')), '--nodes', nodesFile, '--output-dir', outDir, '--force', '--quiet'],
+          [
+            ...cli,
+            'build',
+            '--answers',
+            answers(nodesOs, join(work, 'unused.iso')),
+            '--nodes',
+            nodesFile,
+            '--output-dir',
+            outDir,
+            '--force',
+            '--quiet',
+          ],
           { MAKE_ISO_CACHE: warmCache },
         ),
       );
       rmSync(outDir, { recursive: true, force: true });
     }
-    row(`N=${n} per-node ISOs (os ${values['nodes-os']}), vs N x floor`, runs, n * median(fl.map((x) => x.seconds)), '<= 1.2');
+    row(
+      `N=${n} per-node ISOs (os ${values['nodes-os']}), vs N x floor`,
+      runs,
+      n * median(fl.map((x) => x.seconds)),
+      '<= 1.2',
+    );
   }
   const sz = (p) => (inputs.sizes[p] / 1e6).toFixed(1);
   console.log(
@@ -167,7 +215,9 @@ try {
   console.log('| what | wall s | ratio to floor | target | CPU s | peak RSS MB |');
   console.log('|---|---|---|---|---|---|');
   for (const x of rows) {
-    console.log(`| ${x.name} | ${x.s.toFixed(2)} | ${x.ratio.toFixed(2)} | ${x.target} | ${x.cpu.toFixed(2)} | ${x.rss.toFixed(0)} |`);
+    console.log(
+      `| ${x.name} | ${x.s.toFixed(2)} | ${x.ratio.toFixed(2)} | ${x.target} | ${x.cpu.toFixed(2)} | ${x.rss.toFixed(0)} |`,
+    );
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -7,7 +7,17 @@
 // Cached in <make-iso cache>/bench/<GENERATOR_VERSION>/ (a lock serialises concurrent makers).
 import { execFileSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
@@ -88,7 +98,11 @@ function makeOsImage(dir, gib) {
   rmSync(raw, { force: true });
   closeSync(openSync(raw, 'w'));
   execFileSync('truncate', ['-s', String(size), raw]);
-  execFileSync('sgdisk', ['-n', '1:2048:+100M', '-t', '1:ef00', '-n', '2:0:+60%', '-t', '2:8300', '-n', '3:0:0', '-t', '3:8300', raw], { stdio: 'ignore' });
+  execFileSync(
+    'sgdisk',
+    ['-n', '1:2048:+100M', '-t', '1:ef00', '-n', '2:0:+60%', '-t', '2:8300', '-n', '3:0:0', '-t', '3:8300', raw],
+    { stdio: 'ignore' },
+  );
   const fd = openSync(raw, 'r+');
   try {
     for (let off = 16 * MiB, i = 0; off + 16 * MiB < size; off += 16 * MiB, i++) {
@@ -128,7 +142,11 @@ export async function benchInputs({ osGib = [1, 4], bootkitFactors = [1, 3] } = 
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { parseArgs } = await import('node:util');
-  const { values } = parseArgs({ options: { 'os-gib': { type: 'string', default: '1,4' }, bootkit: { type: 'string', default: '1,3' } } });
+  const { values } = parseArgs({
+    options: { 'os-gib': { type: 'string', default: '1,4' }, bootkit: { type: 'string', default: '1,3' } },
+  });
   const list = (s) => s.split(',').filter(Boolean).map(Number);
-  console.log(JSON.stringify(await benchInputs({ osGib: list(values['os-gib']), bootkitFactors: list(values.bootkit) }), null, 2));
+  console.log(
+    JSON.stringify(await benchInputs({ osGib: list(values['os-gib']), bootkitFactors: list(values.bootkit) }), null, 2),
+  );
 }

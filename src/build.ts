@@ -3,6 +3,7 @@
 import { chmod, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InterruptedError, inContext } from './errors.js';
+import { openBuildCache, type BuildCache } from './build/cache.js';
 import { readInputs } from './build/inputs.js';
 import { composeManifest, planBuild, type BuildPlan, type GeneratedDigests } from './build/plan.js';
 import { publish, refuseExisting, tempPathBeside } from './build/publish.js';
@@ -20,7 +21,8 @@ import type { BuildRequest } from './build/plan.js';
 export interface BuildResult {
   output: string;
   volid: string;
-  sha256: string;
+  /** The ISO's sha256, when asked for (BuildOptions.hashIso): it costs reading the ISO again. */
+  sha256?: string;
   size: number;
   manifest: Manifest;
   seconds: number;
@@ -59,7 +61,19 @@ async function generateFiles(
   return generated;
 }
 
-export async function buildIso(req: BuildRequest, progress: ProgressSink, signal?: AbortSignal): Promise<BuildResult> {
+/** How a build runs (not what it builds): the cache to use, and whether to hash the ISO. */
+export interface BuildOptions {
+  /** Default: the cache of this environment (openBuildCache); null: none. */
+  cache?: BuildCache | null;
+  hashIso?: boolean;
+}
+
+export async function buildIso(
+  req: BuildRequest,
+  progress: ProgressSink,
+  signal?: AbortSignal,
+  opts: BuildOptions = {},
+): Promise<BuildResult> {
   const started = Date.now();
   const output = resolve(req.output);
   await refuseExisting(output, req.force);
@@ -72,7 +86,8 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
   const tmpIso = tempPathBeside(output);
   registerTemp(tmpIso);
   try {
-    const { facts, scan } = await readInputs(req, workDir, progress, signal);
+    const cache = opts.cache === undefined ? openBuildCache() : (opts.cache ?? undefined);
+    const { facts, scan } = await readInputs(req, workDir, progress, signal, cache);
     checkAbort();
     const plan = planBuild(req, facts, { workDir, tmpIso });
     progress({
@@ -84,7 +99,9 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
     const manifest = composeManifest(req, facts, plan, generated);
     await writeFile(plan.manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
     checkAbort();
-    const sha256 = await inContext('writing the ISO', () => assembleIso(plan.iso, progress, signal));
+    const sha256 = await inContext('writing the ISO', () =>
+      assembleIso(plan.iso, progress, signal, opts.hashIso ?? false),
+    );
     await chmod(tmpIso, 0o600);
     await publish(tmpIso, output, req.force);
     const size = (await stat(output)).size;
@@ -92,9 +109,9 @@ export async function buildIso(req: BuildRequest, progress: ProgressSink, signal
     progress({
       step: 'done',
       kind: 'info',
-      message: `wrote ${output} (${(size / 2 ** 20).toFixed(1)} MiB, sha256 ${sha256}) in ${seconds.toFixed(1)} s`,
+      message: `wrote ${output} (${(size / 2 ** 20).toFixed(1)} MiB${sha256 ? `, sha256 ${sha256}` : ''}) in ${seconds.toFixed(1)} s`,
     });
-    return { output, volid: plan.volid, sha256, size, manifest, seconds };
+    return { output, volid: plan.volid, ...(sha256 ? { sha256 } : {}), size, manifest, seconds };
   } catch (err) {
     if (signal?.aborted && !(err instanceof InterruptedError)) {
       throw new InterruptedError('interrupted; nothing was written', { cause: err });

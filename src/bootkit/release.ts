@@ -1,10 +1,16 @@
 // Why: turns what the user gives (a bootkit release tar.gz, or a kernel and an initramfs)
 // into verified kernel + initramfs paths, with clear errors when it is not a bootkit.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { basename, join } from 'node:path';
-import { lstat, open, stat } from 'node:fs/promises';
-import { UserError, inContext } from '../errors.js';
-import { run } from '../exec.js';
-import { verifyFile } from '../io/hash.js';
+import { lstat, open, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { BuildCache } from '../build/cache.js';
+import { UserError, VerificationError } from '../errors.js';
+import { ByteReader } from '../io/byte-reader.js';
+import { SHA256_RE, sha256File, siblingSha256 } from '../io/hash.js';
+import { readTar, type TarType } from '../rootfs/tar.js';
 
 export type BootkitSource = { archive: string } | { kernel: string; initramfs: string };
 
@@ -79,55 +85,226 @@ export async function checkKernelImage(path: string, shown: string, followLinks 
   }
 }
 
-/** The initramfs must be a regular file inside the release, not a link to something else. */
-async function checkInitramfsMember(path: string, shown: string): Promise<void> {
-  const l = await lstat(path);
-  if (!l.isFile())
-    throw new UserError(
-      `the initramfs ${shown} is ${l.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; give a release whose initramfs-* is a file`,
-    );
-  if (l.size === 0) throw new UserError(`the initramfs ${shown} is empty`);
-}
-
 async function mustBeFile(path: string, what: string): Promise<void> {
   const s = await stat(path).catch(() => undefined);
   if (!s) throw new UserError(`${what} ${path} does not exist`);
   if (!s.isFile()) throw new UserError(`${what} ${path} is not a regular file`);
 }
 
-export async function readBootkit(source: BootkitSource, workDir: string, expectedSha256?: string): Promise<Bootkit> {
+/** A member of the release as one pass over it saw it; `file` and `sha256` when it was unpacked. */
+interface ReleaseMember {
+  path: string;
+  type: TarType;
+  size: number;
+  file?: string;
+  sha256?: string;
+}
+
+/** Could this member be the kernel or the initramfs (so worth unpacking while passing)? */
+function candidate(path: string): boolean {
+  const name = basename(path);
+  return !SIDECAR_RE.test(path) && (KERNEL_RE.test(name) || INITRAMFS_RE.test(name));
+}
+
+/**
+ * Reads the release once: hashes every byte, inflates it (gzip, or a plain tar), lists its
+ * members and unpacks (hashing them too) every member that could be the kernel or the initramfs.
+ */
+export async function unpackRelease(
+  archive: string,
+  dest: string,
+  signal?: AbortSignal,
+): Promise<{ sha256: string; members: ReleaseMember[] }> {
+  const hash = createHash('sha256');
+  const head = Buffer.alloc(2);
+  const fh = await open(archive, 'r');
+  try {
+    await fh.read(head, 0, 2, 0);
+  } finally {
+    await fh.close();
+  }
+  const gzip = head[0] === 0x1f && head[1] === 0x8b;
+  const members: ReleaseMember[] = [];
+  const consume = async (src: AsyncIterable<Uint8Array>): Promise<void> => {
+    const reader = new ByteReader(src);
+    for await (const r of readTar(reader)) {
+      if (r.kind === 'end') {
+        for await (const _ of r.raw()); // the rest (zero blocks) still counts for the digest
+        break;
+      }
+      if (r.kind !== 'entry') continue;
+      const m: ReleaseMember = { path: r.path.replace(/^\.\//, ''), type: r.type, size: r.size };
+      members.push(m);
+      if (r.type !== 'file' || !candidate(m.path)) continue;
+      m.file = join(dest, `member-${members.length}`);
+      const h = createHash('sha256');
+      await pipeline(
+        r.data(),
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const c of chunks) {
+            h.update(c);
+            yield c;
+          }
+        },
+        createWriteStream(m.file, { mode: 0o600 }),
+      );
+      m.sha256 = h.digest('hex');
+    }
+    while (await reader.nextChunk()); // bytes after the tar: hashed, ignored (as tar does)
+  };
+  async function* hashed(): AsyncGenerator<Buffer> {
+    for await (const c of createReadStream(archive, { highWaterMark: 4 << 20 })) {
+      hash.update(c as Buffer);
+      yield c as Buffer;
+    }
+  }
+  const options = signal ? { signal } : {};
+  if (gzip) await pipeline(hashed, createGunzip({ chunkSize: 1 << 20 }), consume, options);
+  else await pipeline(hashed, consume, options);
+  return { sha256: hash.digest('hex'), members };
+}
+
+/** Why a picked member cannot be used as the kernel or the initramfs, if it cannot. */
+function memberProblem(m: ReleaseMember, role: 'kernel' | 'initramfs', shown: string): string | undefined {
+  if (m.type === 'symlink' || m.type === 'hardlink') {
+    return role === 'kernel'
+      ? `the kernel ${shown} is a symbolic link, not a kernel; give a release whose vmlinuz-* is a file`
+      : `the initramfs ${shown} is a symbolic link; give a release whose initramfs-* is a file`;
+  }
+  if (m.type !== 'file' || !m.file) {
+    return role === 'kernel'
+      ? `the kernel ${shown} is not a regular file`
+      : `the initramfs ${shown} is not a regular file; give a release whose initramfs-* is a file`;
+  }
+  if (role === 'initramfs' && m.size === 0) return `the initramfs ${shown} is empty`;
+  return undefined;
+}
+
+/** The digest the user expects for a file: given, or from a checksum file beside it. */
+async function expectedDigest(path: string, what: string, given?: string): Promise<{ want?: string; source?: string }> {
+  const want = given?.toLowerCase();
+  if (want) {
+    if (!SHA256_RE.test(want)) throw new UserError(`the sha256 given for the ${what} is not 64 hex digits`);
+    return { want, source: 'the given sha256' };
+  }
+  const sib = await siblingSha256(path);
+  return sib ? { want: sib.sha256, source: sib.source } : {};
+}
+
+function checkDigest(path: string, what: string, expected: { want?: string; source?: string }, sha256: string): void {
+  if (expected.want && expected.want !== sha256) {
+    throw new VerificationError(
+      `the ${what} ${path} does not match its checksum (${expected.source}): expected ${expected.want}, got ${sha256}; download it again or fix the checksum`,
+      expected.want,
+      sha256,
+    );
+  }
+}
+
+/** Unpacks a release in one pass into `dir`; the kernel and initramfs are left there. */
+async function unpackBootkit(
+  archive: string,
+  dir: string,
+  expected: { want?: string; source?: string },
+  signal?: AbortSignal,
+): Promise<{
+  sha256: string;
+  kernel: ReleaseMember & { file: string; sha256: string };
+  initramfs: ReleaseMember & { file: string; sha256: string };
+}> {
+  let unpacked: Awaited<ReturnType<typeof unpackRelease>>;
+  try {
+    unpacked = await unpackRelease(archive, dir, signal);
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    // A corrupt download: say so when it fails its checksum, else that it is no tar archive.
+    if (expected.want) checkDigest(archive, 'bootkit release', expected, await sha256File(archive, undefined, signal));
+    throw new UserError(`${archive} is not a readable tar archive; ${HOW_TO_GIVE}`, { cause: err });
+  }
+  checkDigest(archive, 'bootkit release', expected, unpacked.sha256);
+  const picked = pickBootkitMembers(unpacked.members.map((m) => m.path));
+  const byPath = new Map(unpacked.members.map((m) => [m.path, m]));
+  const kernel = byPath.get(picked.kernel)!;
+  const initramfs = byPath.get(picked.initramfs)!;
+  const shown = (p: string) => `${p} in ${basename(archive)}`;
+  const problem =
+    memberProblem(kernel, 'kernel', shown(picked.kernel)) ??
+    memberProblem(initramfs, 'initramfs', shown(picked.initramfs));
+  if (problem) throw new UserError(problem);
+  await checkKernelImage(kernel.file!, shown(picked.kernel));
+  for (const m of unpacked.members) {
+    if (m.file && m !== kernel && m !== initramfs) await rm(m.file, { force: true });
+  }
+  return {
+    sha256: unpacked.sha256,
+    kernel: kernel as ReleaseMember & { file: string; sha256: string },
+    initramfs: initramfs as ReleaseMember & { file: string; sha256: string },
+  };
+}
+
+/**
+ * The kernel and initramfs of what the user gave. A release is read once (hashed, inflated,
+ * unpacked in one pass); with a cache, a release read before is not read at all.
+ */
+export async function readBootkit(
+  source: BootkitSource,
+  workDir: string,
+  expectedSha256?: string,
+  opts: { cache?: BuildCache; signal?: AbortSignal } = {},
+): Promise<Bootkit> {
+  const { cache, signal } = opts;
   if ('archive' in source) {
     const archive = source.archive;
     await mustBeFile(archive, 'the bootkit release');
-    const { sha256, checkedAgainst } = await verifyFile(archive, 'bootkit release', expectedSha256);
-    const listing = await inContext(`listing ${archive}`, () => run('tar', ['-tf', archive])).catch((err: unknown) => {
-      throw new UserError(`${archive} is not a readable tar archive; ${HOW_TO_GIVE}`, {
-        cause: err,
-      });
-    });
-    const picked = pickBootkitMembers(listing.split('\n').filter(Boolean));
-    await inContext(`extracting ${archive}`, () =>
-      run('tar', ['-xf', archive, '-C', workDir, '--no-same-owner', '--', picked.kernel, picked.initramfs]),
-    );
-    await checkKernelImage(join(workDir, picked.kernel), `${picked.kernel} in ${basename(archive)}`);
-    await checkInitramfsMember(join(workDir, picked.initramfs), `${picked.initramfs} in ${basename(archive)}`);
-    return {
-      kernel: join(workDir, picked.kernel),
-      initramfs: join(workDir, picked.initramfs),
-      kernelName: basename(picked.kernel),
-      initramfsName: basename(picked.initramfs),
-      kernelVersion: kernelVersionFromName(picked.kernel),
-      sourceName: basename(archive),
-      sourceSha256: sha256,
-      checkedAgainst,
-    };
+    const expected = await expectedDigest(archive, 'bootkit release', expectedSha256);
+    const common = { sourceName: basename(archive), checkedAgainst: expected.source };
+    const known = await cache?.knownSha256(archive);
+    if (known) checkDigest(archive, 'bootkit release', expected, known);
+    const hit = known ? await cache?.bootkit(known) : undefined;
+    if (hit) {
+      const { kernelName, initramfsName, kernelVersion, kernelSha256, initramfsSha256, kernel, initramfs } = hit;
+      return {
+        kernel,
+        initramfs,
+        kernelName,
+        initramfsName,
+        kernelVersion,
+        kernelSha256,
+        initramfsSha256,
+        sourceSha256: known!,
+        ...common,
+      };
+    }
+    const dir = cache ? await cache.stagingDir() : workDir;
+    try {
+      const { sha256, kernel, initramfs } = await unpackBootkit(archive, dir, expected, signal);
+      const entry = {
+        kernelName: basename(kernel.path),
+        initramfsName: basename(initramfs.path),
+        kernelVersion: kernelVersionFromName(kernel.path),
+        kernelSha256: kernel.sha256,
+        initramfsSha256: initramfs.sha256,
+      };
+      if (!cache) return { kernel: kernel.file, initramfs: initramfs.file, ...entry, sourceSha256: sha256, ...common };
+      await cache.remember(archive, sha256);
+      const stored = await cache.storeBootkit(sha256, dir, { kernel: kernel.file, initramfs: initramfs.file }, entry);
+      return { kernel: stored.kernel, initramfs: stored.initramfs, ...entry, sourceSha256: sha256, ...common };
+    } finally {
+      if (cache) await rm(dir, { recursive: true, force: true }); // gone already when stored
+    }
   }
   await mustBeFile(source.kernel, 'the kernel');
   await mustBeFile(source.initramfs, 'the initramfs');
   await checkKernelImage(source.kernel, source.kernel, true);
+  const digest = async (path: string, what: string, given?: string) => {
+    const expected = await expectedDigest(path, what, given);
+    const sha256 = cache ? await cache.sha256(path, signal) : await sha256File(path, undefined, signal);
+    checkDigest(path, what, expected, sha256);
+    return { sha256, checkedAgainst: expected.source };
+  };
   const [k, i] = await Promise.all([
-    verifyFile(source.kernel, 'kernel'),
-    verifyFile(source.initramfs, 'initramfs', expectedSha256),
+    digest(source.kernel, 'kernel'),
+    digest(source.initramfs, 'initramfs', expectedSha256),
   ]);
   return {
     kernel: source.kernel,

@@ -1,12 +1,15 @@
 // Why: the build's reading step: verify and scan the bootkit, hash the OS image, digest the
 // installer scripts, the static tree and the user's apps. Returns facts; decides nothing.
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readBootkit, type Bootkit } from '../bootkit/release.js';
 import { UserError, inContext } from '../errors.js';
 import { requirementsError } from '../bootkit/requirements.js';
 import { scanBootkitInitramfs, type BootkitInitramfsScan } from '../initramfs/scan.js';
-import { sha256File, verifyFile } from '../io/hash.js';
+import { sha256File, sha256Text, verifyFile } from '../io/hash.js';
+import { REQUIREMENTS_FILE } from '../requirements.js';
+import { openBuildCache, type BuildCache } from './cache.js';
 import { checkOsImage } from '../io/os-image-check.js';
 import { ISO_PATHS, staticIsoDir, treeFiles } from '../iso/assemble.js';
 import type { ProgressSink } from '../progress.js';
@@ -45,18 +48,29 @@ async function readAndScanBootkit(
   workDir: string,
   progress: ProgressSink,
   signal: AbortSignal,
+  cache: BuildCache | undefined,
 ): Promise<{ bootkit: Bootkit; scan: BootkitInitramfsScan }> {
   const mask = (req.maskedUnits ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
-  const bootkit = await inContext('reading the bootkit', () => readBootkit(req.bootkit, workDir, req.bootkitSha256));
+  const bootkit = await inContext('reading the bootkit', () =>
+    readBootkit(req.bootkit, workDir, req.bootkitSha256, { ...(cache ? { cache } : {}), signal }),
+  );
   progress({
     step: 'read-bootkit',
     kind: 'info',
     message: `bootkit: kernel ${bootkit.kernelVersion}${bootkit.checkedAgainst ? `, checksum ok (${bootkit.checkedAgainst})` : ''}`,
   });
-  progress({ step: 'scan', kind: 'start', message: 'scanning the bootkit initramfs and its rootfs' });
-  const scan = await inContext('scanning the initramfs', () =>
-    scanBootkitInitramfs(bootkit.initramfs, { units: mask, signal }),
-  );
+  // The scan depends on the initramfs, the units asked about and the requirements list.
+  const scanName = `scan-${sha256Text(JSON.stringify([mask, readFileSync(REQUIREMENTS_FILE, 'utf8')])).slice(0, 16)}`;
+  const cached = (await cache?.derived(bootkit.sourceSha256, scanName)) as BootkitInitramfsScan | undefined;
+  progress({
+    step: 'scan',
+    kind: 'start',
+    message: cached ? 'the bootkit was scanned before (cached)' : 'scanning the bootkit initramfs and its rootfs',
+  });
+  const scan = cached
+    ? { ...cached, path: bootkit.initramfs }
+    : await inContext('scanning the initramfs', () => scanBootkitInitramfs(bootkit.initramfs, { units: mask, signal }));
+  if (cache && !cached) await cache.storeDerived(bootkit.sourceSha256, scanName, scan);
   progress({
     step: 'scan',
     kind: 'end',
@@ -74,9 +88,13 @@ async function precheckOsImage(req: BuildRequest): Promise<void> {
   await checkOsImage(req.osImage);
 }
 
-async function hashOsImage(req: BuildRequest, signal: AbortSignal): Promise<BuildFacts['os']> {
+async function hashOsImage(
+  req: BuildRequest,
+  signal: AbortSignal,
+  cache: BuildCache | undefined,
+): Promise<BuildFacts['os']> {
   const osStat = await stat(req.osImage);
-  const { sha256 } = await verifyFile(req.osImage, 'OS image', req.osImageSha256, undefined, signal);
+  const { sha256 } = await verifyFile(req.osImage, 'OS image', req.osImageSha256, undefined, signal, cache);
   return osImageInfo(resolve(req.osImage), sha256, osStat.size);
 }
 
@@ -86,6 +104,7 @@ export async function readInputs(
   workDir: string,
   progress: ProgressSink,
   signal?: AbortSignal,
+  cache: BuildCache | undefined = openBuildCache(),
 ): Promise<{ facts: BuildFacts; scan: BootkitInitramfsScan }> {
   progress({ step: 'read-inputs', kind: 'start', message: 'reading the bootkit release and checking the OS image' });
   await precheckOsImage(req);
@@ -94,8 +113,8 @@ export async function readInputs(
   const inputs = new AbortController();
   signal?.addEventListener('abort', () => inputs.abort(), { once: true });
   const [{ bootkit, scan }, os] = await Promise.all([
-    readAndScanBootkit(req, workDir, progress, inputs.signal),
-    hashOsImage(req, inputs.signal),
+    readAndScanBootkit(req, workDir, progress, inputs.signal, cache),
+    hashOsImage(req, inputs.signal, cache),
   ]).catch((err: unknown) => {
     inputs.abort(); // the first failure stops the other reader: the user hears about it now
     throw err;

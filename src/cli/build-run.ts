@@ -18,6 +18,10 @@ export interface BuildFlags {
   force?: boolean;
   bootkit?: string;
   osImage?: string;
+  /** --sha256: hash the written ISO (reads it back) and report its sha256. */
+  sha256?: boolean;
+  /** --no-cache: commander sets cache false. */
+  cache?: boolean;
 }
 
 /** Flags override the file; their paths resolve against the current directory. */
@@ -90,7 +94,7 @@ export async function buildRequestFor(
 /** Runs the generator with Ctrl-C wired to an abort; Ctrl-C becomes InterruptedError (exit 130). */
 export async function runBuild(
   a: Answers,
-  opts: { force?: boolean; answersFile?: string },
+  opts: { force?: boolean; answersFile?: string; sha256?: boolean; cache?: boolean },
   out: Output,
 ): Promise<BuildResult> {
   await refuseOutputIsInput(a.output.path, {
@@ -107,7 +111,10 @@ export async function runBuild(
   process.once('SIGINT', onSigint);
   try {
     const req = await buildRequestFor(a, { force: opts.force ?? false, progress: out.progress, signal: ac.signal });
-    return await buildIso(req, out.progress, ac.signal);
+    return await buildIso(req, out.progress, ac.signal, {
+      hashIso: opts.sha256 ?? false,
+      ...(opts.cache === false ? { cache: null } : {}),
+    });
   } catch (err) {
     if (ac.signal.aborted) {
       throw ac.signal.reason instanceof InterruptedError
@@ -127,7 +134,7 @@ export function reportBuild(result: BuildResult, out: Output): void {
     `built ${result.output}`,
     `  volume id: ${result.volid}`,
     `  size:      ${formatBytes(result.size)}`,
-    `  sha256:    ${result.sha256}`,
+    ...(result.sha256 ? [`  sha256:    ${result.sha256}`] : []),
     `  took:      ${result.seconds.toFixed(1)} s`,
     `next: make-iso write ${result.output} /dev/sdX   (make-iso drives lists candidates)`,
   ]);

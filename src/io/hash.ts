@@ -70,6 +70,7 @@ export async function verifyFile(
   expected?: string,
   onBytes?: (n: number) => void,
   signal?: AbortSignal,
+  memo?: { sha256(path: string, signal?: AbortSignal): Promise<string> },
 ): Promise<{ sha256: string; checkedAgainst?: string }> {
   let want = expected?.toLowerCase();
   let source: string | undefined = want ? 'the given sha256' : undefined;
@@ -79,7 +80,8 @@ export async function verifyFile(
     want = sib?.sha256;
     source = sib?.source;
   }
-  const sha256 = await sha256File(path, onBytes, signal);
+  // memo: a digest remembered for this very file (unchanged since), else hashed now
+  const sha256 = memo ? await memo.sha256(path, signal) : await sha256File(path, onBytes, signal);
   if (want && want !== sha256) {
     throw new VerificationError(
       `the ${what} ${path} does not match its checksum (${source}): expected ${want}, got ${sha256}; download it again or fix the checksum`,

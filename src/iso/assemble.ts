@@ -95,9 +95,14 @@ export async function writeBootFiles(boot: BootFiles, grubCfg: string, volid: st
   await buildEfiBootImage(boot.efiLoader, boot.efiImage, epoch);
 }
 
-/** Writes the ISO; returns its sha256 (hashed while written). */
-export async function assembleIso(plan: IsoPlan, progress: ProgressSink, signal?: AbortSignal): Promise<string> {
+/** Writes the ISO; returns its sha256 when asked. */
+export async function assembleIso(
+  plan: IsoPlan,
+  progress: ProgressSink,
+  signal?: AbortSignal,
+  hash = false,
+): Promise<string | undefined> {
   let total = (await stat(plan.efiImage)).size;
   for (const f of plan.files) total += (await stat(f.hostPath)).size;
-  return writeIso(plan, total, progress, signal);
+  return writeIso(plan, total, progress, signal, hash);
 }

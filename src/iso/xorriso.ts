@@ -10,13 +10,14 @@ import { xorrisoArgs, type IsoPlan } from './plan.js';
 
 const PROGRESS_RE = /UPDATE\s*:\s*([\d.]+)% done/;
 
-/** Writes the ISO to plan.output; returns its sha256. */
+/** Writes the ISO to plan.output; returns its sha256 when asked (it reads the whole image back). */
 export async function writeIso(
   plan: IsoPlan,
   totalBytes: number,
   progress: ProgressSink,
   signal?: AbortSignal,
-): Promise<string> {
+  hash = false,
+): Promise<string | undefined> {
   progress({ step: 'write-iso', kind: 'start', message: `writing ISO with xorriso (${plan.volid})`, total: totalBytes });
   const args = xorrisoArgs(plan);
   const proc = spawnTool('xorriso', args, {
@@ -49,5 +50,5 @@ export async function writeIso(
     throw new ToolError(['xorriso', ...args].join(' '), e.exitCode, last.slice(-5).join(' | '), { cause: err });
   }
   progress({ step: 'write-iso', kind: 'end', done: totalBytes, total: totalBytes });
-  return sha256File(plan.output, undefined, signal);
+  return hash ? sha256File(plan.output, undefined, signal) : undefined;
 }

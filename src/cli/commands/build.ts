@@ -23,6 +23,8 @@ function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
     .option('-f, --force', 'replace the output ISO if it exists')
     .option('--bootkit <archive>', 'bootkit release tar.gz (overrides bootkit)')
     .option('--os-image <file>', 'OS image *.raw.gz (overrides osImage)')
+    .option('--sha256', 'hash the written ISO and print its sha256 (reads the ISO once more)')
+    .option('--no-cache', 'do not use or fill the build cache (see make-iso cache; also MAKE_ISO_NO_CACHE=1)')
     .option('--json', 'print JSON-lines progress events and a final result object on stdout')
     .option('-q, --quiet', 'print only warnings, errors and the result')
     .option('-v, --verbose', 'print every step as a plain line, with progress every 10%');
@@ -31,7 +33,11 @@ function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
 async function buildFromFile(file: string, opts: BuildOptions): Promise<void> {
   const out = setProcessOutput(opts);
   const answers = await loadForBuild(file, opts, out);
-  const result = await runBuild(answers, { force: opts.force ?? false, answersFile: file }, out);
+  const result = await runBuild(
+    answers,
+    { force: opts.force ?? false, answersFile: file, sha256: opts.sha256 ?? false, cache: opts.cache ?? true },
+    out,
+  );
   reportBuild(result, out);
 }
 
@@ -65,7 +71,8 @@ export function register(program: Command, cli: Cli): void {
         );
       }
       if (opts.answers) return buildFromFile(opts.answers, opts);
-      const flagsGiven = Object.values(opts).some((v) => v !== undefined);
+      // --no-cache's default (cache: true) is no flag given
+      const flagsGiven = Object.entries(opts).some(([k, v]) => v !== undefined && !(k === 'cache' && v === true));
       if (flagsGiven) {
         throw new UserError('--answers FILE is needed to build (or run make-iso with no arguments on a terminal)');
       }
