@@ -131,12 +131,23 @@ export class BuildCache {
     await rename(files.kernel, join(staging, KERNEL_FILE));
     await rename(files.initramfs, join(staging, INITRAMFS_FILE));
     await writeFile(join(staging, ENTRY_FILE), JSON.stringify(entry));
-    try {
-      await rename(staging, dir);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      await rm(staging, { recursive: true, force: true });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rename(staging, dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+        if ((await this.bootkit(releaseSha256)) || attempt > 0) {
+          await rm(staging, { recursive: true, force: true }); // another build stored it first
+          break;
+        }
+        // a torn entry (a crash while a derived file was written, a half-cleared cache): move it
+        // aside atomically, then remove it, and store ours in its place
+        const aside = join(this.dir, 'bootkits', this.tmpName());
+        await rename(dir, aside).catch(() => undefined);
+        await rm(aside, { recursive: true, force: true });
+      }
     }
     const stored = await this.bootkit(releaseSha256);
     if (!stored) throw new Error(`the cache entry ${dir} vanished while it was being stored`);

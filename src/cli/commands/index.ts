@@ -11,6 +11,7 @@ import { register as init } from './init.js';
 import { register as validate } from './validate.js';
 import { register as hashPassword } from './hash-password.js';
 import { register as importConfig } from './import-config.js';
+import { register as cache } from './cache.js';
 
 export const commands: ReadonlyArray<(program: Command, cli: Cli) => void> = [
   doctor,
@@ -23,4 +24,5 @@ export const commands: ReadonlyArray<(program: Command, cli: Cli) => void> = [
   validate,
   hashPassword,
   importConfig,
+  cache,
 ];
