@@ -1,7 +1,11 @@
 // Why: the one build path shared by `make-iso build`, `make-iso --answers` and the wizard:
 // load + validate the answers, render the installer config, then hand a BuildRequest to the generator.
-import { resolve } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { buildIso, type BuildRequest, type BuildResult } from '../build.js';
+import { BuildCache, openBuildCache } from '../build/cache.js';
+import { loadNodes, nodeName, nodeOverrides } from '../answers/nodes.js';
+import { makeTempDir, removeTemp } from '../io/temps.js';
 import { normalizeUnitName } from '../rootfs/change.js';
 import { loadAnswers, type Override } from '../answers/load.js';
 import type { Answers } from '../answers/schema.js';
@@ -94,7 +98,7 @@ export async function buildRequestFor(
 /** Runs the generator with Ctrl-C wired to an abort; Ctrl-C becomes InterruptedError (exit 130). */
 export async function runBuild(
   a: Answers,
-  opts: { force?: boolean; answersFile?: string; sha256?: boolean; cache?: boolean },
+  opts: { force?: boolean; answersFile?: string; sha256?: boolean; cache?: boolean | BuildCache },
   out: Output,
 ): Promise<BuildResult> {
   await refuseOutputIsInput(a.output.path, {
@@ -113,7 +117,7 @@ export async function runBuild(
     const req = await buildRequestFor(a, { force: opts.force ?? false, progress: out.progress, signal: ac.signal });
     return await buildIso(req, out.progress, ac.signal, {
       hashIso: opts.sha256 ?? false,
-      ...(opts.cache === false ? { cache: null } : {}),
+      ...(opts.cache === false ? { cache: null } : opts.cache instanceof BuildCache ? { cache: opts.cache } : {}),
     });
   } catch (err) {
     if (ac.signal.aborted) {
@@ -137,5 +141,66 @@ export function reportBuild(result: BuildResult, out: Output): void {
     ...(result.sha256 ? [`  sha256:    ${result.sha256}`] : []),
     `  took:      ${result.seconds.toFixed(1)} s`,
     `next: make-iso write ${result.output} /dev/sdX   (make-iso drives lists candidates)`,
+  ]);
+}
+
+/**
+ * `make-iso build --answers base.yaml --nodes nodes.yaml --output-dir DIR`: one ISO per node,
+ * DIR/<name>.iso. Every node's answers are validated before the first ISO is written; the
+ * bootkit is read and scanned once and the OS image hashed once (through the build cache, or a
+ * cache for this run only when the cache is disabled).
+ */
+export async function runNodesBuild(
+  file: string,
+  flags: BuildFlags & { nodes: string; outputDir: string },
+  out: Output,
+): Promise<BuildResult[]> {
+  if (flags.output) throw new UserError('--output names one ISO; with --nodes give --output-dir DIR');
+  const nodes = await loadNodes(flags.nodes);
+  const dir = resolve(flags.outputDir);
+  const base = overridesFromFlags(flags);
+  // the answers check wants the output's directory to exist; removed again if a node is invalid
+  const created = await mkdir(dir, { recursive: true });
+  const planned: Array<{ name: string; answers: Answers }> = [];
+  const problems: string[] = [];
+  for (const [i, n] of nodes.entries()) {
+    const name = nodeName(n);
+    const overrides = [...base, ...nodeOverrides(n), { path: ['output', 'path'], value: join(dir, `${name}.iso`) }];
+    const r = await loadAnswers(file, { overrides, force: flags.force ?? false });
+    if (i === 0) for (const w of r.warnings) out.warn(w);
+    if (r.answers) planned.push({ name, answers: r.answers });
+    else problems.push(...r.errors.map((e) => `node ${name}: ${e}`));
+  }
+  if (problems.length > 0) {
+    if (created) await rm(created, { recursive: true, force: true });
+    throw new ValidationError(problems, file);
+  }
+  const shared = flags.cache === false ? undefined : openBuildCache();
+  const runDir = shared ? undefined : await makeTempDir('make-iso-cache');
+  const cache = shared ?? new BuildCache(runDir!);
+  const results: BuildResult[] = [];
+  try {
+    for (const p of planned) {
+      out.info(`node ${p.name} (${results.length + 1}/${planned.length})`);
+      results.push(
+        await runBuild(
+          p.answers,
+          { force: flags.force ?? false, answersFile: file, sha256: flags.sha256 ?? false, cache },
+          out,
+        ),
+      );
+    }
+  } finally {
+    if (runDir) await removeTemp(runDir);
+  }
+  return results;
+}
+
+/** The final report of a per-node build. */
+export function reportNodesBuild(results: BuildResult[], out: Output): void {
+  const total = results.reduce((s, r) => s + r.seconds, 0);
+  out.result({ ok: true, nodes: results }, [
+    `built ${results.length} ISO(s) in ${total.toFixed(1)} s`,
+    ...results.map((r) => `  ${r.output}  ${r.volid}  ${formatBytes(r.size)}${r.sha256 ? `  sha256 ${r.sha256}` : ''}`),
   ]);
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { didYouMean } from '../../answers/load.js';
 import type { Answers } from '../../answers/schema.js';
 import { UserError } from '../../errors.js';
-import { loadForBuild, reportBuild, runBuild, type BuildFlags } from '../build-run.js';
+import { loadForBuild, reportBuild, reportNodesBuild, runBuild, runNodesBuild, type BuildFlags } from '../build-run.js';
 import type { Cli } from '../context.js';
 import { setProcessOutput, type OutputFlags } from '../output.js';
 import { terminalPrompts } from '../prompts.js';
@@ -13,6 +13,8 @@ import { runWizard } from '../wizard.js';
 
 interface BuildOptions extends BuildFlags, OutputFlags {
   answers?: string;
+  nodes?: string;
+  outputDir?: string;
 }
 
 function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
@@ -24,6 +26,8 @@ function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
     .option('--bootkit <archive>', 'bootkit release tar.gz (overrides bootkit)')
     .option('--os-image <file>', 'OS image *.raw.gz (overrides osImage)')
     .option('--sha256', 'hash the written ISO and print its sha256 (reads the ISO once more)')
+    .option('--nodes <file>', 'a node list (YAML): one ISO per node, with its hostname and network; needs --output-dir')
+    .option('--output-dir <dir>', 'with --nodes: write <dir>/<node name>.iso')
     .option('--no-cache', 'do not use or fill the build cache (see make-iso cache; also MAKE_ISO_NO_CACHE=1)')
     .option('--json', 'print JSON-lines progress events and a final result object on stdout')
     .option('-q, --quiet', 'print only warnings, errors and the result')
@@ -32,6 +36,11 @@ function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
 
 async function buildFromFile(file: string, opts: BuildOptions): Promise<void> {
   const out = setProcessOutput(opts);
+  if (opts.nodes || opts.outputDir) {
+    if (!opts.nodes || !opts.outputDir) throw new UserError('--nodes FILE and --output-dir DIR go together');
+    reportNodesBuild(await runNodesBuild(file, { ...opts, nodes: opts.nodes, outputDir: opts.outputDir }, out), out);
+    return;
+  }
   const answers = await loadForBuild(file, opts, out);
   const result = await runBuild(
     answers,
