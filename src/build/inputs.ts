@@ -80,11 +80,15 @@ async function readAndScanBootkit(
   return { bootkit, scan };
 }
 
-/** The cheap checks of the OS image, before anything slow starts (so their message always wins). */
-async function precheckOsImage(req: BuildRequest): Promise<void> {
+/**
+ * The cheap checks of the OS image, before anything slow starts (so their message always wins).
+ * A digest remembered for this very file (unchanged since) means it passed them before.
+ */
+async function precheckOsImage(req: BuildRequest, cache: BuildCache | undefined): Promise<void> {
   const osStat = await stat(req.osImage).catch(() => undefined);
   if (!osStat?.isFile()) throw new UserError(`the OS image ${req.osImage} does not exist or is not a file`);
   if (!/\.raw\.gz$/.test(req.osImage)) throw new UserError(`the OS image ${req.osImage} must be a *.raw.gz file`);
+  if (await cache?.knownSha256(req.osImage)) return;
   await checkOsImage(req.osImage);
 }
 
@@ -107,7 +111,7 @@ export async function readInputs(
   cache: BuildCache | undefined = openBuildCache(),
 ): Promise<{ facts: BuildFacts; scan: BootkitInitramfsScan }> {
   progress({ step: 'read-inputs', kind: 'start', message: 'reading the bootkit release and checking the OS image' });
-  await precheckOsImage(req);
+  await precheckOsImage(req, cache);
   // The bootkit (read, then scanned) and the OS image (hashed) are independent: on two cores
   // the scan of a release runs while a multi-GB OS image is still being hashed.
   const inputs = new AbortController();

@@ -2,7 +2,7 @@
 // rendered install.env is the one embedded, no secret reaches the manifest, and rebuilds are
 // refused without --force and reproducible with it.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -49,7 +49,7 @@ function cli(args: string[]) {
 it('builds from an answers file, embeds the rendered install.env, leaks no secret', async () => {
   const file = join(dir, 'site.yaml');
   await writeFile(file, yamlFile(), { mode: 0o600 });
-  const r = await cli(['--answers', 'site.yaml', '--json']);
+  const r = await cli(['--answers', 'site.yaml', '--json', '--sha256']);
   expect(r.exitCode, r.stderr).toBe(0);
   const lines = r.stdout
     .trim()
@@ -81,14 +81,50 @@ it('builds from an answers file, embeds the rendered install.env, leaks no secre
   const again = await cli(['--answers', 'site.yaml']);
   expect(again.exitCode).toBe(2);
   expect(again.stderr).toMatch(/site\.iso already exists; use --force/);
-  const forced = await cli(['build', '--answers', 'site.yaml', '--force', '--quiet']);
+  const forced = await cli(['build', '--answers', 'site.yaml', '--force', '--quiet', '--sha256']);
   expect(forced.exitCode, forced.stderr).toBe(0);
+  expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);
   expect(forced.stdout).toContain(`sha256:    ${result.sha256}`);
 
   // a flag overrides the file
   const other = await cli(['--answers', 'site.yaml', '--output', 'other.iso', '--quiet']);
   expect(other.exitCode, other.stderr).toBe(0);
   expect(other.stdout).toContain(`built ${join(dir, 'other.iso')}`);
+  expect(other.stdout).not.toContain('sha256:'); // the ISO is hashed only when asked (--sha256)
+});
+
+it('--nodes builds one ISO per node, each with its own host name and volume id', async () => {
+  const file = join(dir, 'site.yaml');
+  await writeFile(file, yamlFile(), { mode: 0o600 });
+  await writeFile(
+    join(dir, 'nodes.yaml'),
+    'nodes:\n  - hostname: edge-1\n  - name: second\n    hostname: edge-2\n    network: {dns: [10.0.0.53]}\n',
+  );
+  const r = await cli([
+    'build',
+    '--answers',
+    'site.yaml',
+    '--nodes',
+    'nodes.yaml',
+    '--output-dir',
+    'per-node',
+    '--json',
+  ]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+    nodes: Array<{ output: string; volid: string; manifest: Manifest }>;
+  };
+  expect(result.nodes.map((n) => n.output)).toEqual([
+    join(dir, 'per-node', 'edge-1.iso'),
+    join(dir, 'per-node', 'second.iso'),
+  ]);
+  expect(new Set(result.nodes.map((n) => n.volid)).size).toBe(2);
+  const redacted = result.nodes.map(
+    (n) => n.manifest.answers.redacted as { hostname?: string; network: { dns: string[] } },
+  );
+  expect(redacted.map((a) => a.hostname)).toEqual(['edge-1', 'edge-2']);
+  expect(redacted[1]!.network.dns).toEqual(['10.0.0.53']);
+  for (const n of result.nodes) expect((await stat(n.output)).size).toBeGreaterThan(0);
 });
 
 it('Ctrl-C during a build exits 130 and leaves no partial ISO', async () => {
