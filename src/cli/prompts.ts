@@ -1,6 +1,6 @@
 // Why: the only door to @inquirer/prompts, so tests can replace every question and Ctrl-C
 // becomes one InterruptedError (exit 130) wherever it is pressed.
-import { checkbox, confirm, input, number, password, select } from '@inquirer/prompts';
+import type * as Inquirer from '@inquirer/prompts';
 import { InterruptedError } from '../errors.js';
 
 export type Validate<T> = (value: T) => true | string;
@@ -37,13 +37,16 @@ async function guard<T>(ask: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Loaded on the first question: a build that asks nothing does not pay for it (about 0.1 s CPU). */
+const inquirer = (): Promise<typeof Inquirer> => import('@inquirer/prompts');
+
 /** Real prompts on the terminal. `output` defaults to stderr so stdout stays clean for results. */
 export function terminalPrompts(output: NodeJS.WritableStream = process.stderr): Prompts {
   const ctx = { output, input: process.stdin };
   return {
     text: (message, opts = {}) =>
-      guard(() =>
-        input(
+      guard(async () =>
+        (await inquirer()).input(
           {
             message,
             ...(opts.default !== undefined ? { default: opts.default } : {}),
@@ -53,24 +56,26 @@ export function terminalPrompts(output: NodeJS.WritableStream = process.stderr):
         ),
       ),
     secret: (message, opts = {}) =>
-      guard(() => password({ message, ...(opts.validate ? { validate: opts.validate } : {}) }, ctx)),
-    confirm: (message, opts = {}) => guard(() => confirm({ message, default: opts.default ?? false }, ctx)),
+      guard(async () =>
+        (await inquirer()).password({ message, ...(opts.validate ? { validate: opts.validate } : {}) }, ctx),
+      ),
+    confirm: (message, opts = {}) =>
+      guard(async () => (await inquirer()).confirm({ message, default: opts.default ?? false }, ctx)),
     select: <T>(message: string, choices: ReadonlyArray<Choice<T>>, opts: { default?: T } = {}) =>
-      guard(() =>
-        select<T>(
+      guard(async () =>
+        (await inquirer()).select<T>(
           { message, choices: [...choices], ...(opts.default !== undefined ? { default: opts.default } : {}) },
           ctx,
         ),
       ),
     integer: (message, opts) =>
       guard(async () => {
-        const v = await number(
-          { message, default: opts.default, min: opts.min ?? 0, max: opts.max, step: 1, required: true },
-          ctx,
-        );
+        const v = await (
+          await inquirer()
+        ).number({ message, default: opts.default, min: opts.min ?? 0, max: opts.max, step: 1, required: true }, ctx);
         return v ?? opts.default;
       }),
     multi: <T>(message: string, choices: ReadonlyArray<Choice<T> & { checked?: boolean }>) =>
-      guard(() => checkbox<T>({ message, choices: [...choices] }, ctx)),
+      guard(async () => (await inquirer()).checkbox<T>({ message, choices: [...choices] }, ctx)),
   };
 }
