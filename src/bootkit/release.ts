@@ -10,6 +10,7 @@ import type { BuildCache } from '../build/cache.js';
 import { UserError, VerificationError } from '../errors.js';
 import { ByteReader } from '../io/byte-reader.js';
 import { SHA256_RE, sha256File, siblingSha256 } from '../io/hash.js';
+import { removeTemp } from '../io/temps.js';
 import { readTar, type TarType } from '../rootfs/tar.js';
 
 export type BootkitSource = { archive: string } | { kernel: string; initramfs: string };
@@ -290,7 +291,7 @@ export async function readBootkit(
       const stored = await cache.storeBootkit(sha256, dir, { kernel: kernel.file, initramfs: initramfs.file }, entry);
       return { kernel: stored.kernel, initramfs: stored.initramfs, ...entry, sourceSha256: sha256, ...common };
     } finally {
-      if (cache) await rm(dir, { recursive: true, force: true }); // gone already when stored
+      if (cache) await removeTemp(dir); // gone already when stored
     }
   }
   await mustBeFile(source.kernel, 'the kernel');

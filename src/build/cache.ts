@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { sha256File, sha256Text } from '../io/hash.js';
+import { registerTemp } from '../io/temps.js';
 import { version } from '../version.js';
 
 /** Bumped when an entry's format or meaning changes (old entries are then simply not found). */
@@ -110,9 +111,13 @@ export class BuildCache {
     return { ...entry.data, kernel: join(dir, KERNEL_FILE), initramfs: join(dir, INITRAMFS_FILE) };
   }
 
-  /** A fresh directory inside the cache to unpack into (then given to storeBootkit or removed). */
+  /**
+   * A fresh directory inside the cache to unpack into (then given to storeBootkit, or removed
+   * by the caller); registered as a temp so a signal that ends the process removes it too.
+   */
   async stagingDir(): Promise<string> {
     const dir = join(this.dir, 'bootkits', this.tmpName());
+    registerTemp(dir);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     return dir;
   }

@@ -28,11 +28,13 @@ afterAll(async () => {
 interface Case {
   dir: string;
   tmp: string;
+  cache: string;
 }
 
 async function newCase(outDir?: string): Promise<Case> {
   const dir = outDir ?? (await mkdtemp(join(root, 'case-')));
   const tmp = await mkdtemp(join(root, 'tmp-'));
+  const cache = await mkdtemp(join(root, 'cache-'));
   if (!fx) throw new Error('no fixtures');
   const answers = [
     `bootkit: { archive: '${fx.builds['full-gzip'].tarball}' }`,
@@ -41,7 +43,7 @@ async function newCase(outDir?: string): Promise<Case> {
     "user: { name: edge, sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk0bQ0b7yWzV4c6t8l0gq0oK2pTtW9V7nZk6Xv2c1Qd faults@test'] }",
   ].join('\n');
   await writeFile(join(tmp, '..', `${dir.split('/').pop()}.yaml`), answers, { mode: 0o600 });
-  return { dir, tmp };
+  return { dir, tmp, cache };
 }
 
 function start(c: Case, extra: string[] = []): ResultPromise {
@@ -51,7 +53,8 @@ function start(c: Case, extra: string[] = []): ResultPromise {
     {
       reject: false,
       detached: true, // its own process group, as a terminal's foreground job
-      env: { NO_COLOR: '1', TMPDIR: c.tmp },
+      // a fresh build cache per case: the bootkit is really read and scanned (a cached one is not)
+      env: { NO_COLOR: '1', TMPDIR: c.tmp, MAKE_ISO_CACHE: c.cache },
       buffer: true,
     },
   );
@@ -75,6 +78,11 @@ function reached(proc: ResultPromise, step: string): Promise<void> {
 async function expectNothingLeft(c: Case): Promise<void> {
   expect(await readdir(c.dir), 'nothing in the output directory').toEqual([]);
   expect(await readdir(c.tmp), 'nothing in TMPDIR').toEqual([]);
+  const bootkits = await readdir(join(c.cache, 'build', 'bootkits')).catch(() => []);
+  expect(
+    bootkits.filter((n) => n.startsWith('.')),
+    'no half-unpacked bootkit in the cache',
+  ).toEqual([]);
   const xorriso = await execa('pgrep', ['-f', `xorriso.*${c.dir}`], { reject: false });
   expect(xorriso.stdout, 'no xorriso outlives make-iso').toBe('');
 }
