@@ -4,9 +4,11 @@
 // version (content addressed), and file digests remembered by (path, size, mtime, ctime, inode).
 // Every write is a temp file or directory renamed into place, so concurrent builds never see half
 // an entry (the first rename wins; the loser's copy is dropped). Disable with MAKE_ISO_NO_CACHE=1.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { sha256File, sha256Text } from '../io/hash.js';
@@ -15,6 +17,28 @@ import { version } from '../version.js';
 
 /** Bumped when an entry's format or meaning changes (old entries are then simply not found). */
 export const CACHE_FORMAT = 1;
+
+/**
+ * A digest of make-iso's own code (every module beside this one): entries made by other code,
+ * even of the same version number (a development build), are never found.
+ */
+let codeId: string | undefined;
+export function makeIsoCodeId(): string {
+  if (codeId) return codeId;
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const files: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (/\.(js|ts)$/.test(e.name) && !e.name.endsWith('.d.ts')) files.push(join(d, e.name));
+    }
+  };
+  walk(root);
+  const h = createHash('sha256').update(version);
+  for (const f of files.sort()) h.update(`\0${f.slice(root.length)}\0`).update(readFileSync(f));
+  codeId = h.digest('hex').slice(0, 12);
+  return codeId;
+}
 
 /** `$MAKE_ISO_CACHE`, else `${XDG_CACHE_HOME:-~/.cache}/make-iso`, then `build/`; undefined when disabled. */
 export function buildCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -71,7 +95,7 @@ export class BuildCache {
   }
 
   private bootkitDir(releaseSha256: string): string {
-    return join(this.dir, 'bootkits', `${releaseSha256}-${version}-f${CACHE_FORMAT}`);
+    return join(this.dir, 'bootkits', `${releaseSha256}-${version}-${makeIsoCodeId()}-f${CACHE_FORMAT}`);
   }
 
   /** sha256 of a file, remembered by its identity: hashed only when new or changed. */
