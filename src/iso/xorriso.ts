@@ -1,5 +1,5 @@
-// Why: runs xorriso for a plan, turning its progress lines on stderr into ProgressEvents, and
-// hashes the written image. (Piping the image through Node to hash it on the way was measured
+// Why: runs xorriso for a plan, turning its progress lines on stderr into ProgressEvents, and,
+// when asked (build --sha256), hashes the written image. (Piping the image through Node to hash it on the way was measured
 // slower: 3.8 s against 1.6 s + 0.7 s for a 1 GiB image, which is read back from page cache.)
 import { MissingToolError, ToolError } from '../errors.js';
 import { spawnTool } from '../exec.js';
