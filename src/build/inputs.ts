@@ -12,6 +12,10 @@ import { ISO_PATHS, staticIsoDir, treeFiles } from '../iso/assemble.js';
 import type { ProgressSink } from '../progress.js';
 import { DEFAULT_MASKED_UNITS, normalizeUnitName, type RootfsChange } from '../rootfs/change.js';
 import { projectRoot, version } from '../version.js';
+import { basename } from 'node:path';
+import { mergePackages, type PackageMerge } from '../packages/merge.js';
+import { packageFiles, readPackage } from '../packages/read.js';
+import { loadRequirements } from '../requirements.js';
 import { osImageInfo, type BuildFacts, type BuildRequest, type DigestedFile } from './plan.js';
 
 export const installerScriptsDir = join(projectRoot, 'installer-scripts');
@@ -45,7 +49,7 @@ async function readAndScanBootkit(
   workDir: string,
   progress: ProgressSink,
   signal: AbortSignal,
-): Promise<{ bootkit: Bootkit; scan: BootkitInitramfsScan }> {
+): Promise<{ bootkit: Bootkit; scan: BootkitInitramfsScan; packages?: PackageMerge }> {
   const mask = (req.maskedUnits ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
   const bootkit = await inContext('reading the bootkit', () => readBootkit(req.bootkit, workDir, req.bootkitSha256));
   progress({
@@ -62,8 +66,46 @@ async function readAndScanBootkit(
     kind: 'end',
     message: `initramfs: ${scan.archives.length} archive(s), rootfs.tar.gz with ${scan.rootfs.entries} entries`,
   });
+  if (req.packages?.length) return { bootkit, scan, packages: await addPackages(req.packages, scan, progress) };
   if (scan.missing.length > 0) throw requirementsError(scan.missing);
   return { bootkit, scan };
+}
+
+/** Reads the package files, lays them over the scanned rootfs and checks the result (docs/packages.md). */
+async function addPackages(
+  paths: readonly string[],
+  scan: BootkitInitramfsScan,
+  progress: ProgressSink,
+): Promise<PackageMerge> {
+  const files = await packageFiles(paths);
+  progress({ step: 'packages', kind: 'start', message: `reading ${files.length} package file(s)` });
+  const packages = [];
+  for (const f of files) packages.push(await readPackage(f));
+  const merge = mergePackages(packages, scan.root, loadRequirements(), scan.missing);
+  for (const s of merge.supplied) {
+    progress({
+      step: 'packages',
+      kind: 'info',
+      message: `${s.requirement.name}: the bootkit lacks it; added from ${s.pkg.name} (${basename(s.pkg.file)})`,
+    });
+  }
+  const SHOWN = 10;
+  for (const r of merge.replaced.slice(0, SHOWN)) {
+    progress({
+      step: 'packages',
+      kind: 'warn',
+      message: `/${r.path}: ${basename(r.by)} replaces the file of ${r.over === 'the bootkit' ? r.over : basename(r.over)}`,
+    });
+  }
+  if (merge.replaced.length > SHOWN) {
+    progress({ step: 'packages', kind: 'warn', message: `and ${merge.replaced.length - SHOWN} more replaced files` });
+  }
+  progress({
+    step: 'packages',
+    kind: 'end',
+    message: `${packages.length} package(s) add ${merge.files.length} entries; every added program and required tool finds its libraries`,
+  });
+  return merge;
 }
 
 /** The cheap checks of the OS image, before anything slow starts (so their message always wins). */
@@ -93,7 +135,7 @@ export async function readInputs(
   // the scan of a release runs while a multi-GB OS image is still being hashed.
   const inputs = new AbortController();
   signal?.addEventListener('abort', () => inputs.abort(), { once: true });
-  const [{ bootkit, scan }, os] = await Promise.all([
+  const [{ bootkit, scan, packages }, os] = await Promise.all([
     readAndScanBootkit(req, workDir, progress, inputs.signal),
     hashOsImage(req, inputs.signal),
   ]).catch((err: unknown) => {
@@ -121,6 +163,7 @@ export async function readInputs(
     },
     os,
     installerScripts,
+    ...(packages ? { packageFiles: packages.files } : {}),
     staticFiles,
     userApps,
   };

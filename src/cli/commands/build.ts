@@ -23,6 +23,11 @@ function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
     .option('-f, --force', 'replace the output ISO if it exists')
     .option('--bootkit <archive>', 'bootkit release tar.gz (overrides bootkit)')
     .option('--os-image <file>', 'OS image *.raw.gz (overrides osImage)')
+    .option(
+      '--packages <path>',
+      '.rpm/.deb file or directory of them to add to the installer (repeatable; overrides packages)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .option('--json', 'print JSON-lines progress events and a final result object on stdout')
     .option('-q, --quiet', 'print only warnings, errors and the result')
     .option('-v, --verbose', 'print every step as a plain line, with progress every 10%');
