@@ -15,6 +15,7 @@ import { projectRoot, version } from '../version.js';
 import { basename } from 'node:path';
 import { mergePackages, type PackageMerge } from '../packages/merge.js';
 import { packageFiles, readPackage } from '../packages/read.js';
+import type { PackageContents } from '../packages/entries.js';
 import { loadRequirements } from '../requirements.js';
 import { osImageInfo, type BuildFacts, type BuildRequest, type DigestedFile } from './plan.js';
 
@@ -50,6 +51,9 @@ async function readAndScanBootkit(
   progress: ProgressSink,
   signal: AbortSignal,
 ): Promise<{ bootkit: Bootkit; scan: BootkitInitramfsScan; packages?: PackageMerge }> {
+  // Packages are read first (a damaged one is named before the bootkit is touched), while the
+  // OS image is being hashed.
+  const packages = req.packages?.length ? await readPackages(req.packages, progress) : undefined;
   const mask = (req.maskedUnits ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
   const bootkit = await inContext('reading the bootkit', () => readBootkit(req.bootkit, workDir, req.bootkitSha256));
   progress({
@@ -66,21 +70,22 @@ async function readAndScanBootkit(
     kind: 'end',
     message: `initramfs: ${scan.archives.length} archive(s), rootfs.tar.gz with ${scan.rootfs.entries} entries`,
   });
-  if (req.packages?.length) return { bootkit, scan, packages: await addPackages(req.packages, scan, progress) };
+  if (packages) return { bootkit, scan, packages: addPackages(packages, scan, progress) };
   if (scan.missing.length > 0) throw requirementsError(scan.missing);
   return { bootkit, scan };
 }
 
-/** Reads the package files, lays them over the scanned rootfs and checks the result (docs/packages.md). */
-async function addPackages(
-  paths: readonly string[],
-  scan: BootkitInitramfsScan,
-  progress: ProgressSink,
-): Promise<PackageMerge> {
+/** Reads every package file named (files, or directories of them), in order. */
+async function readPackages(paths: readonly string[], progress: ProgressSink): Promise<PackageContents[]> {
   const files = await packageFiles(paths);
   progress({ step: 'packages', kind: 'start', message: `reading ${files.length} package file(s)` });
-  const packages = [];
+  const packages: PackageContents[] = [];
   for (const f of files) packages.push(await readPackage(f));
+  return packages;
+}
+
+/** Lays the packages over the scanned rootfs and checks the result (docs/packages.md). */
+function addPackages(packages: PackageContents[], scan: BootkitInitramfsScan, progress: ProgressSink): PackageMerge {
   const merge = mergePackages(packages, scan.root, loadRequirements(), scan.missing);
   for (const s of merge.supplied) {
     progress({
