@@ -83,7 +83,7 @@ describe('mergePackages', () => {
   let img: string;
   beforeAll(async () => {
     img = await bootkit('no-sfdisk');
-  });
+  }, 120_000);
 
   it('adds a missing tool and its library, says which package supplied it, resolves paths through usr-merge links', async () => {
     const scan = await scanBootkitInitramfs(img, { requirements: REQS });

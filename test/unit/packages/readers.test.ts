@@ -113,7 +113,7 @@ cp -a ${join(dir, 'payload')}/. %{buildroot}/
 describe('rpm reader', () => {
   beforeAll(async () => {
     await payloadTree(join(dir, 'payload'));
-  });
+  }, 120_000);
 
   it.each(['w19.zstdio', 'w9.xzdio', 'w6.gzdio'])(
     'unpacks an rpm with a %s payload byte for byte as rpm2cpio | cpio -idm does',
@@ -166,7 +166,7 @@ describe('damaged packages', () => {
       'xz.deb': await readFile(join(dir, 'damage.deb')),
       'zst.deb': await readFile(join(dir, 'damage-zst.deb')),
     };
-  });
+  }, 180_000);
 
   /** Reads a damaged copy: must either fail with a UserError naming the file, or succeed. */
   async function readDamaged(name: string, bytes: Buffer): Promise<'error' | 'read'> {
