@@ -9,6 +9,8 @@ import { scanBootkitInitramfs } from '../../../src/initramfs/scan.js';
 import type { PackageContents, PackageEntry } from '../../../src/packages/entries.js';
 import { mergePackages } from '../../../src/packages/merge.js';
 import { parseRequirements } from '../../../src/requirements.js';
+import { rootfsChange } from '../../../src/build/plan.js';
+import { normalizeChange } from '../../../src/rootfs/change.js';
 import { makeTar, sh, tempDir } from '../../helpers/initramfs-fixtures.js';
 
 const REQS = parseRequirements(
@@ -170,5 +172,19 @@ describe('mergePackages', () => {
     expect(() => mergePackages([loopPkg], scan.root, reqs, scan.missing)).toThrow(
       /kernel lacks .*module loop .*kernel modules cannot be added from packages/,
     );
+  });
+});
+
+describe('package files in the rootfs change', () => {
+  it('go before make-iso files, and make-iso files win at the same path', () => {
+    const change = rootfsChange({ installEnv: 'MI_X=1\n' }, [], [], '0.0.0', '1G', [
+      { path: 'usr/sbin/lvm', mode: 0o755, content: Buffer.from('lvm') },
+      { path: 'etc/make-iso/version', mode: 0o644, content: Buffer.from('package') },
+    ]);
+    expect(change.files[0]?.path).toBe('usr/sbin/lvm');
+    const version = change.files.filter((f) => f.path === 'etc/make-iso/version');
+    expect(version).toHaveLength(1);
+    expect(version[0] && 'content' in version[0] ? version[0].content.toString() : '').toBe('0.0.0\n');
+    expect(() => normalizeChange(change)).not.toThrow();
   });
 });
