@@ -51,9 +51,24 @@ async function readAndScanBootkit(
   progress: ProgressSink,
   signal: AbortSignal,
 ): Promise<{ bootkit: Bootkit; scan: BootkitInitramfsScan; packages?: PackageMerge }> {
-  // Packages are read first (a damaged one is named before the bootkit is touched), while the
-  // OS image is being hashed.
-  const packages = req.packages?.length ? await readPackages(req.packages, progress) : undefined;
+  // The packages are read while the bootkit is scanned (and the OS image hashed); a damaged
+  // package is named before any problem of the bootkit.
+  const packagesRead = req.packages?.length ? readPackages(req.packages, progress) : Promise.resolve(undefined);
+  const scanned = scanBootkit(req, workDir, progress, signal);
+  scanned.catch(() => {}); // awaited below, after the packages
+  const packages = await packagesRead;
+  const { bootkit, scan } = await scanned;
+  if (packages) return { bootkit, scan, packages: addPackages(packages, scan, progress) };
+  if (scan.missing.length > 0) throw requirementsError(scan.missing);
+  return { bootkit, scan };
+}
+
+async function scanBootkit(
+  req: BuildRequest,
+  workDir: string,
+  progress: ProgressSink,
+  signal: AbortSignal,
+): Promise<{ bootkit: Bootkit; scan: BootkitInitramfsScan }> {
   const mask = (req.maskedUnits ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
   const bootkit = await inContext('reading the bootkit', () => readBootkit(req.bootkit, workDir, req.bootkitSha256));
   progress({
@@ -70,8 +85,6 @@ async function readAndScanBootkit(
     kind: 'end',
     message: `initramfs: ${scan.archives.length} archive(s), rootfs.tar.gz with ${scan.rootfs.entries} entries`,
   });
-  if (packages) return { bootkit, scan, packages: addPackages(packages, scan, progress) };
-  if (scan.missing.length > 0) throw requirementsError(scan.missing);
   return { bootkit, scan };
 }
 
@@ -79,8 +92,13 @@ async function readAndScanBootkit(
 async function readPackages(paths: readonly string[], progress: ProgressSink): Promise<PackageContents[]> {
   const files = await packageFiles(paths);
   progress({ step: 'packages', kind: 'start', message: `reading ${files.length} package file(s)` });
-  const packages: PackageContents[] = [];
-  for (const f of files) packages.push(await readPackage(f));
+  // A few at a time: each xz or zstd member is a short-lived decoder process.
+  const packages: PackageContents[] = new Array<PackageContents>(files.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < files.length; i = next++) packages[i] = await readPackage(files[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(4, files.length) }, worker));
   return packages;
 }
 
