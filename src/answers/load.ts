@@ -220,6 +220,7 @@ export function resolvePaths(a: Answers, baseDir: string): Answers {
     osImage: { ...a.osImage, path: abs(a.osImage.path) },
     output: { ...a.output, path: abs(a.output.path) },
     userAppsDir: absOpt(a.userAppsDir),
+    ...(a.packages ? { packages: a.packages.map(abs) } : {}),
   };
 }
 

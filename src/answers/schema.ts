@@ -393,6 +393,13 @@ export const answersSchema = z
       .default('reboot')
       .describe('what the node does after a successful install'),
     userAppsDir: filePath.optional().describe('a directory copied onto the media as `/user-apps/`'),
+    packages: z
+      .array(filePath)
+      .max(256)
+      .optional()
+      .describe(
+        "`.rpm`/`.deb` files, or directories of them, whose files are added to the installer's root (tools the bootkit lacks; see docs/packages.md)",
+      ),
     tmpfsSize: tmpfsSize.default('1G').describe('size of the in-memory root filesystem of the installer'),
     mode: z
       .enum(['auto', 'overlay', 'rewrite'])

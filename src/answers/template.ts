@@ -113,6 +113,7 @@ console:                                 # serial console for GRUB and the kerne
 afterInstall: reboot                     # reboot | poweroff | stay
 
 # userAppsDir: ./user-apps               # a directory copied onto the media as /user-apps/
+# packages: [./packages]                 # .rpm/.deb files or dirs: tools the bootkit lacks (docs/packages.md)
 
 tmpfsSize: 1G                            # size of the installer's in-memory root
 mode: auto                               # auto: overlay if the bootkit's dracut layout is known, else rewrite | overlay | rewrite

@@ -14,7 +14,7 @@ import { tarPathKey } from '../rootfs/transform.js';
 /** Where tools are looked up (the installer's PATH, minus /usr/local). */
 export const TOOL_DIRS = ['usr/sbin', 'usr/bin', 'sbin', 'bin'];
 /** Default library directories of glibc's loader (multiarch Debian and lib64 RPM layouts). */
-const LIB_DIRS = ['lib64', 'usr/lib64', 'lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', 'lib', 'usr/lib'];
+export const LIB_DIRS = ['lib64', 'usr/lib64', 'lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', 'lib', 'usr/lib'];
 const MAX_EXEC_BYTES = 64 << 20;
 const MODULE_FILE = /^(?:usr\/)?lib\/modules\/[^/]+\/.+\/([^/]+)\.ko(?:\.(?:xz|gz|zst))?$/;
 const MODULES_BUILTIN = /^(?:usr\/)?lib\/modules\/[^/]+\/modules\.builtin$/;
@@ -106,6 +106,22 @@ export class BootkitContents {
     this.execs.set(key, execInfo(buf));
   }
 
+  /**
+   * A file a package adds (or replaces): its loader, libraries or interpreter, and ld.so.conf
+   * entries. Kernel modules are not counted: they belong to one kernel build.
+   */
+  addPackageFile(key: string, mode: number, content: Buffer): void {
+    this.hardlinks.delete(key);
+    if (LD_CONF.test(key)) {
+      for (const line of content.toString('utf8').split('\n')) {
+        const dir = line.replace(/#.*/, '').trim();
+        if (dir.startsWith('/')) this.ldConfDirs.push(dir.replace(/^\/+|\/+$/g, ''));
+      }
+    }
+    if ((mode & 0o111) !== 0 || LIBRARY_NAME.test(basename(key))) this.execs.set(key, execInfo(content));
+    else this.execs.delete(key);
+  }
+
   /** One entry of the initramfs (kernel modules and modules.builtin). */
   async addInitramfsEntry(e: CpioEntry, key: string, isFile: boolean): Promise<void> {
     if (!isFile) return;
@@ -156,6 +172,67 @@ function cannotRun(key: string, tree: TreeLookup, c: BootkitContents, seen = new
   return undefined;
 }
 
+/** A library (or loader, or interpreter) an executable needs and the tree lacks. */
+export interface LibraryProblem {
+  /** The file that needs it, e.g. "usr/sbin/lvm". */
+  who: string;
+  /** What is missing: a soname, or a loader or interpreter path. */
+  missing: string;
+  kind: 'library' | 'loader' | 'interpreter';
+}
+
+/**
+ * Every missing library, loader and #! interpreter of the given executables and of the
+ * libraries they reach (DT_NEEDED, searched in RUNPATH/RPATH with $ORIGIN, ld.so.conf
+ * directories, then the default directories), not just the first.
+ */
+export function libraryProblems(keys: Iterable<string>, tree: TreeLookup, c: BootkitContents): LibraryProblem[] {
+  const out: LibraryProblem[] = [];
+  const seen = new Set<string>();
+  const reported = new Set<string>();
+  const report = (p: LibraryProblem): void => {
+    const k = `${p.who}\0${p.missing}`;
+    if (!reported.has(k)) {
+      reported.add(k);
+      out.push(p);
+    }
+  };
+  const visit = (key: string): void => {
+    const real = c.hardlinks.get(key) ?? key;
+    if (seen.has(real)) return;
+    seen.add(real);
+    const info = c.execs.get(real);
+    if (!info || info.kind === 'other') return;
+    if (info.kind === 'script') {
+      if (!tree.resolve(info.interpreter)) report({ who: real, missing: info.interpreter, kind: 'interpreter' });
+      return;
+    }
+    const { elf } = info;
+    if (elf.interp && !tree.resolve(elf.interp)) report({ who: real, missing: elf.interp, kind: 'loader' });
+    const origin = dirname(real);
+    const dirs = [
+      ...elf.runpath.map((d) => d.replace(/\$(?:ORIGIN|\{ORIGIN\})/g, `/${origin}`)),
+      ...c.ldConfDirs,
+      ...LIB_DIRS,
+    ];
+    for (const lib of elf.needed) {
+      const found = dirs.map((d) => tree.resolve(posix.join(d, lib))).find((p) => p !== null);
+      if (found) visit(found);
+      else report({ who: real, missing: lib, kind: 'library' });
+    }
+  };
+  for (const k of keys) {
+    const r = tree.resolve(k);
+    if (r) visit(r);
+  }
+  return out;
+}
+
+/** Where a required tool is in the tree (its resolved path), or null. */
+export function findTool(name: string, tree: TreeLookup): string | null {
+  return TOOL_DIRS.map((d) => tree.resolve(`${d}/${name}`)).find((p) => p !== null) ?? null;
+}
+
 /** Every requirement (except optional ones) the bootkit does not meet. */
 export function checkRequirements(
   requirements: readonly Requirement[],
@@ -185,6 +262,6 @@ export function checkRequirements(
 export function requirementsError(missing: readonly MissingRequirement[]): UserError {
   const items = missing.map((m) => `${describeRequirement(m.requirement)}${m.reason ? `: ${m.reason}` : ''}`);
   return new UserError(
-    `the bootkit lacks what the installer needs on the node (${missing.length}): ${items.join('; ')}; use a bootkit release that includes them (see docs/requirements.md)`,
+    `the bootkit lacks what the installer needs on the node (${missing.length}): ${items.join('; ')}; give their packages with --packages (docs/packages.md), or use a bootkit release that includes them (see docs/requirements.md)`,
   );
 }

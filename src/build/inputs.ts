@@ -15,6 +15,11 @@ import { ISO_PATHS, staticIsoDir, treeFiles } from '../iso/assemble.js';
 import type { ProgressSink } from '../progress.js';
 import { DEFAULT_MASKED_UNITS, normalizeUnitName, type RootfsChange } from '../rootfs/change.js';
 import { projectRoot, version } from '../version.js';
+import { basename } from 'node:path';
+import { mergePackages, type PackageMerge } from '../packages/merge.js';
+import { packageFiles, readPackage } from '../packages/read.js';
+import type { PackageContents } from '../packages/entries.js';
+import { loadRequirements } from '../requirements.js';
 import { osImageInfo, type BuildFacts, type BuildRequest, type DigestedFile } from './plan.js';
 
 export const installerScriptsDir = join(projectRoot, 'installer-scripts');
@@ -49,6 +54,25 @@ async function readAndScanBootkit(
   progress: ProgressSink,
   signal: AbortSignal,
   cache: BuildCache | undefined,
+): Promise<{ bootkit: Bootkit; scan: BootkitInitramfsScan; packages?: PackageMerge }> {
+  // The packages are read while the bootkit is scanned (and the OS image hashed); a damaged
+  // package is named before any problem of the bootkit.
+  const packagesRead = req.packages?.length ? readPackages(req.packages, progress) : Promise.resolve(undefined);
+  const scanned = scanBootkit(req, workDir, progress, signal, cache);
+  scanned.catch(() => {}); // awaited below, after the packages
+  const packages = await packagesRead;
+  const { bootkit, scan } = await scanned;
+  if (packages) return { bootkit, scan, packages: addPackages(packages, scan, progress) };
+  if (scan.missing.length > 0) throw requirementsError(scan.missing);
+  return { bootkit, scan };
+}
+
+async function scanBootkit(
+  req: BuildRequest,
+  workDir: string,
+  progress: ProgressSink,
+  signal: AbortSignal,
+  cache: BuildCache | undefined,
 ): Promise<{ bootkit: Bootkit; scan: BootkitInitramfsScan }> {
   const mask = (req.maskedUnits ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
   const bootkit = await inContext('reading the bootkit', () =>
@@ -61,7 +85,11 @@ async function readAndScanBootkit(
   });
   // The scan depends on the initramfs, the units asked about and the requirements list.
   const scanName = `scan-${sha256Text(JSON.stringify([mask, readFileSync(REQUIREMENTS_FILE, 'utf8')])).slice(0, 16)}`;
-  const cached = (await cache?.derived(bootkit.sourceSha256, scanName)) as BootkitInitramfsScan | undefined;
+  // The packages check needs the scan's rootfs index (Sets and Maps), which the cache does not
+  // keep: with packages the bootkit is scanned again.
+  const cached = req.packages?.length
+    ? undefined
+    : ((await cache?.derived(bootkit.sourceSha256, scanName)) as BootkitInitramfsScan | undefined);
   progress({
     step: 'scan',
     kind: 'start',
@@ -70,14 +98,60 @@ async function readAndScanBootkit(
   const scan = cached
     ? { ...cached, path: bootkit.initramfs }
     : await inContext('scanning the initramfs', () => scanBootkitInitramfs(bootkit.initramfs, { units: mask, signal }));
-  if (cache && !cached) await cache.storeDerived(bootkit.sourceSha256, scanName, scan);
+  if (cache && !cached) {
+    const { root: _root, ...kept } = scan;
+    await cache.storeDerived(bootkit.sourceSha256, scanName, kept);
+  }
   progress({
     step: 'scan',
     kind: 'end',
     message: `initramfs: ${scan.archives.length} archive(s), rootfs.tar.gz with ${scan.rootfs.entries} entries`,
   });
-  if (scan.missing.length > 0) throw requirementsError(scan.missing);
   return { bootkit, scan };
+}
+
+/** Reads every package file named (files, or directories of them), in order. */
+async function readPackages(paths: readonly string[], progress: ProgressSink): Promise<PackageContents[]> {
+  const files = await packageFiles(paths);
+  progress({ step: 'packages', kind: 'start', message: `reading ${files.length} package file(s)` });
+  // A few at a time: each xz or zstd member is a short-lived decoder process.
+  const packages: PackageContents[] = new Array<PackageContents>(files.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < files.length; i = next++) packages[i] = await readPackage(files[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(4, files.length) }, worker));
+  return packages;
+}
+
+/** Lays the packages over the scanned rootfs and checks the result (docs/packages.md). */
+function addPackages(packages: PackageContents[], scan: BootkitInitramfsScan, progress: ProgressSink): PackageMerge {
+  if (!scan.root) throw new Error('internal: the scan has no rootfs index to add packages to');
+  const merge = mergePackages(packages, scan.root, loadRequirements(), scan.missing);
+  for (const s of merge.supplied) {
+    progress({
+      step: 'packages',
+      kind: 'info',
+      message: `${s.requirement.name}: the bootkit lacks it; added from ${s.pkg.name} (${basename(s.pkg.file)})`,
+    });
+  }
+  const SHOWN = 10;
+  for (const r of merge.replaced.slice(0, SHOWN)) {
+    progress({
+      step: 'packages',
+      kind: 'warn',
+      message: `/${r.path}: ${basename(r.by)} replaces the file of ${r.over === 'the bootkit' ? r.over : basename(r.over)}`,
+    });
+  }
+  if (merge.replaced.length > SHOWN) {
+    progress({ step: 'packages', kind: 'warn', message: `and ${merge.replaced.length - SHOWN} more replaced files` });
+  }
+  progress({
+    step: 'packages',
+    kind: 'end',
+    message: `${packages.length} package(s) add ${merge.files.length} entries; every added program and required tool finds its libraries`,
+  });
+  return merge;
 }
 
 /**
@@ -116,7 +190,7 @@ export async function readInputs(
   // the scan of a release runs while a multi-GB OS image is still being hashed.
   const inputs = new AbortController();
   signal?.addEventListener('abort', () => inputs.abort(), { once: true });
-  const [{ bootkit, scan }, os] = await Promise.all([
+  const [{ bootkit, scan, packages }, os] = await Promise.all([
     readAndScanBootkit(req, workDir, progress, inputs.signal, cache),
     hashOsImage(req, inputs.signal, cache),
   ]).catch((err: unknown) => {
@@ -144,6 +218,7 @@ export async function readInputs(
     },
     os,
     installerScripts,
+    ...(packages ? { packageFiles: packages.files } : {}),
     staticFiles,
     userApps,
   };

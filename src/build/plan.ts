@@ -50,6 +50,8 @@ export interface BuildRequest {
   sourceDateEpoch?: number;
   /** Seconds GRUB waits before booting the installer (default 5). */
   bootTimeout?: number;
+  /** .rpm/.deb files or directories of them, merged into the installer's root (docs/packages.md). */
+  packages?: string[];
 }
 
 /** A file read from the build machine, with what the manifest needs to know about it. */
@@ -69,6 +71,8 @@ export interface BuildFacts {
   os: OsImageInfo & { hostPath: string };
   /** installer-scripts/, as rootfs files under /usr/lib/make-iso. */
   installerScripts: RootfsChange['files'];
+  /** Payload files of the given packages (already checked), laid under make-iso's own files. */
+  packageFiles?: RootfsChange['files'];
   /** iso/root: files copied onto every ISO. */
   staticFiles: DigestedFile[];
   /** The user's apps directory, under user-apps/. */
@@ -117,6 +121,7 @@ export function rootfsChange(
   scripts: RootfsChange['files'],
   version: string,
   tmpfsSize = '1G',
+  packageFiles: RootfsChange['files'] = [],
 ): RootfsChange {
   const unit = renderTemplate('make-iso-installer.service.hbs', { version });
   const sizeUnit = renderTemplate('make-iso-tmpfs-size.service.hbs', {
@@ -142,7 +147,9 @@ export function rootfsChange(
   if (config.cloudInit) {
     files.push({ path: 'etc/make-iso/cloud-init.yaml', mode: 0o600, content: Buffer.from(config.cloudInit) });
   }
-  return { files, mask };
+  // make-iso's own files win over a package's file at the same path.
+  const own = new Set(files.map((f) => f.path));
+  return { files: [...packageFiles.filter((f) => !own.has(f.path)), ...files], mask };
 }
 
 /** What the manifest lists as added to the rootfs (digests, never contents). */
@@ -195,7 +202,7 @@ export function planBuild(req: BuildRequest, facts: BuildFacts, paths: BuildPath
   const version = facts.version;
   const mask = (req.maskedUnits ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
   const config = installerConfig(req, facts.os, version);
-  const change = rootfsChange(config, mask, facts.installerScripts, version, req.tmpfsSize);
+  const change = rootfsChange(config, mask, facts.installerScripts, version, req.tmpfsSize, facts.packageFiles);
   const epoch = req.sourceDateEpoch ?? facts.kernel.mtime;
   const volid = buildVolumeId(req, facts, change, epoch);
   const args = kernelArgs({ volid, tmpfsSize: req.tmpfsSize, console: req.console, extra: req.kernelArgs });

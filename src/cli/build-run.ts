@@ -26,6 +26,8 @@ export interface BuildFlags {
   sha256?: boolean;
   /** --no-cache: commander sets cache false. */
   cache?: boolean;
+  /** --packages (repeatable): replaces the file's packages list. */
+  packages?: string[];
 }
 
 /** Flags override the file; their paths resolve against the current directory. */
@@ -35,6 +37,7 @@ export function overridesFromFlags(flags: BuildFlags, cwd = process.cwd()): Over
   // a bootkit or image from the command line replaces the file's entry, checksum included
   if (flags.bootkit) o.push({ path: ['bootkit'], value: { archive: resolve(cwd, flags.bootkit) } });
   if (flags.osImage) o.push({ path: ['osImage'], value: { path: resolve(cwd, flags.osImage) } });
+  if (flags.packages?.length) o.push({ path: ['packages'], value: flags.packages.map((p) => resolve(cwd, p)) });
   return o;
 }
 
@@ -90,6 +93,7 @@ export async function buildRequestFor(
     tmpfsSize: a.tmpfsSize,
     maskedUnits: a.provisioningServices.map(normalizeUnitName),
     ...(a.userAppsDir ? { userAppsDir: a.userAppsDir } : {}),
+    ...(a.packages?.length ? { packages: a.packages } : {}),
     mode: a.mode,
     ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
   };

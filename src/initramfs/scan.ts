@@ -65,6 +65,8 @@ export interface BootkitInitramfsScan {
   units: UnitStatus[];
   /** Rows of requirements.tsv the bootkit does not meet (tools, their libraries, kernel modules). */
   missing: MissingRequirement[];
+  /** The rootfs's paths and what the requirements check read, for checking it again with packages added. */
+  root?: { index: RootfsIndex; contents: BootkitContents };
 }
 
 export interface ScanOptions {
@@ -77,7 +79,7 @@ export interface ScanOptions {
 }
 
 /** What the rootfs tar holds, as far as the scan cares. */
-class RootfsIndex {
+export class RootfsIndex {
   readonly nodes = new Set<string>();
   readonly links = new Map<string, string>();
   readonly wants: Array<{ dir: string; unit: string }> = [];
@@ -94,6 +96,59 @@ class RootfsIndex {
     if (w) this.wants.push({ dir: w[1]!, unit: w[2]! });
     const m = MODULES.exec(key);
     if (m) this.kernels.add(m[1]!);
+  }
+
+  /** A copy with package files, directories and symlinks laid over it (later wins). */
+  withAdded(added: ReadonlyArray<{ path: string; type: 'file' | 'dir' | 'symlink'; target?: string }>): RootfsIndex {
+    const copy = new RootfsIndex();
+    for (const n of this.nodes) copy.nodes.add(n);
+    for (const [k, v] of this.links) copy.links.set(k, v);
+    copy.entries = this.entries;
+    copy.dotSlash = this.dotSlash;
+    for (const a of added) {
+      if (a.type === 'symlink') {
+        copy.nodes.delete(a.path);
+        copy.links.set(a.path, a.target ?? '');
+      } else {
+        copy.links.delete(a.path);
+        copy.nodes.add(a.path);
+      }
+    }
+    return copy;
+  }
+
+  /**
+   * The path with its directories resolved through the tree's symlinks (usr-merge: "sbin/x" ->
+   * "usr/sbin/x"); the last component is kept as is, and nothing needs to exist.
+   */
+  canonical(path: string): string {
+    const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+    const last = parts.pop();
+    if (last === undefined) return '';
+    let todo = parts;
+    let done: string[] = [];
+    let hops = 0;
+    while (todo.length) {
+      const p = todo.shift()!;
+      if (p === '' || p === '.') continue;
+      if (p === '..') {
+        done.pop();
+        continue;
+      }
+      const target = this.links.get([...done, p].join('/'));
+      if (target !== undefined && ++hops <= 40) {
+        if (target.startsWith('/')) done = [];
+        todo = [...target.split('/'), ...todo];
+        continue;
+      }
+      done.push(p);
+    }
+    return [...done, last].join('/');
+  }
+
+  /** Is there an entry (node or symlink) at exactly this key? */
+  has(key: string): boolean {
+    return this.nodes.has(key) || this.links.has(key);
   }
 
   /** Follows symlinks (absolute ones from the rootfs root); the existing node reached, or null. */
@@ -220,5 +275,6 @@ export async function scanBootkitInitramfs(path: string, opts: ScanOptions = {})
     kernelVersions,
     units,
     missing: checkRequirements(opts.requirements ?? loadRequirements(), idx, contents),
+    root: { index: idx, contents },
   };
 }

@@ -62,7 +62,9 @@ it('refuses the fixture without sfdisk, naming it and util-linux / fdisk, and le
   expect(r.exitCode).toBe(2);
   const errors = r.stderr.split('\n').filter((l) => /lacks what the installer needs/.test(l));
   expect(errors).toHaveLength(1);
-  expect(errors[0]).toMatch(/\(1\): sfdisk \(util-linux \/ fdisk\); use a bootkit release that includes them/);
+  expect(errors[0]).toMatch(
+    /\(1\): sfdisk \(util-linux \/ fdisk\); give their packages with --packages .*, or use a bootkit release that includes them/,
+  );
   expect(r.stderr).not.toMatch(/\s+at .*:\d+:\d+/);
   expect(await readdir(out)).toEqual(['a.json']);
 });

@@ -631,6 +631,36 @@ export const CASES: Case[] = [
   ),
   build('output', 'output directory missing', async () => ['-o', 'nodir/o.iso'], 2, /does not exist/),
   build(
+    'packages',
+    'rpm cut after its lead',
+    async (dir) => {
+      await sh(`printf '\\xed\\xab\\xee\\xdb' > cut.rpm && head -c 120 /dev/zero >> cut.rpm`, dir);
+      return ['--packages', 'cut.rpm'];
+    },
+    2,
+    /cut\.rpm is not a readable \.rpm package \(.*\); it is truncated or damaged/,
+  ),
+  build(
+    'packages',
+    'deb cut inside data.tar',
+    async (dir) => {
+      await sh(
+        `mkdir -p p/DEBIAN p/usr/bin && printf 'Package: p\\nVersion: 1\\nArchitecture: all\\nMaintainer: t <t@t>\\nDescription: t\\n' > p/DEBIAN/control && head -c 200000 /dev/urandom > p/usr/bin/x && dpkg-deb -Zxz -b p full.deb >/dev/null && head -c 50000 full.deb > cut.deb`,
+        dir,
+      );
+      return ['--packages', 'cut.deb'];
+    },
+    2,
+    /cut\.deb is not a readable \.deb package \(.*\); it is truncated or damaged/,
+  ),
+  build(
+    'packages',
+    'package directory missing',
+    async () => ['--packages', 'nopkgs'],
+    2,
+    /the package path .*nopkgs does not exist/,
+  ),
+  build(
     'output',
     'SOURCE_DATE_EPOCH at 2^32',
     async (dir, good) => {

@@ -29,6 +29,11 @@ function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
     .option('--nodes <file>', 'a node list (YAML): one ISO per node, with its hostname and network; needs --output-dir')
     .option('--output-dir <dir>', 'with --nodes: write <dir>/<node name>.iso')
     .option('--no-cache', 'do not use or fill the build cache (see make-iso cache; also MAKE_ISO_NO_CACHE=1)')
+    .option(
+      '--packages <path>',
+      '.rpm/.deb file or directory of them to add to the installer (repeatable; overrides packages)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .option('--json', 'print JSON-lines progress events and a final result object on stdout')
     .option('-q, --quiet', 'print only warnings, errors and the result')
     .option('-v, --verbose', 'print every step as a plain line, with progress every 10%');
