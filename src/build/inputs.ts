@@ -1,13 +1,16 @@
 // Why: the build's reading step: verify and scan the bootkit, hash the OS image, digest the
 // installer scripts, the static tree and the user's apps. Returns facts; decides nothing.
 import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { readBootkit, type Bootkit } from '../bootkit/release.js';
 import { UserError, inContext } from '../errors.js';
 import { requirementsError } from '../bootkit/requirements.js';
 import { scanBootkitInitramfs, type BootkitInitramfsScan } from '../initramfs/scan.js';
 import { sha256File, verifyFile } from '../io/hash.js';
+import { imageProblems } from '../image-needs.js';
+import { probeOsImage, type OsImageFacts } from '../io/image-probe.js';
 import { checkOsImage } from '../io/os-image-check.js';
+import { installEnvEntries } from '../render/installer-config.js';
 import { ISO_PATHS, staticIsoDir, treeFiles } from '../iso/assemble.js';
 import type { ProgressSink } from '../progress.js';
 import { DEFAULT_MASKED_UNITS, normalizeUnitName, type RootfsChange } from '../rootfs/change.js';
@@ -80,6 +83,35 @@ async function hashOsImage(req: BuildRequest, signal: AbortSignal): Promise<Buil
   return osImageInfo(resolve(req.osImage), sha256, osStat.size);
 }
 
+/**
+ * Probes the OS image (partitions, rootfs files) and refuses answers that cannot apply to it, one
+ * line each, before any ISO work. A config rendered already (no answers) is not probed.
+ */
+async function probeAndCheck(
+  req: BuildRequest,
+  progress: ProgressSink,
+  signal: AbortSignal,
+): Promise<OsImageFacts | undefined> {
+  if (!('answers' in req.installer)) return undefined;
+  const started = Date.now();
+  const image = await inContext('probing the OS image', () => probeOsImage(req.osImage, signal));
+  const has = Object.entries(image.has).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`);
+  const pers = image.layout.persistent;
+  progress({
+    step: 'probe-os-image',
+    kind: 'info',
+    message: `OS image: ${has.join(', ')}, edge_persistent ${pers ? `${Math.round(pers.bytes / 2 ** 20)} MiB` : 'none'} (probed in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  });
+  const env = new Map(
+    installEnvEntries(req.installer.answers, { osImageName: basename(req.osImage), osImageSha256: '', version, image }),
+  );
+  const problems = imageProblems(env, image);
+  if (problems.length > 0) {
+    throw new UserError(`the answers cannot apply to the OS image ${req.osImage}:\n  ${problems.join('\n  ')}`);
+  }
+  return image;
+}
+
 /** Reads, verifies and digests every input of the build. The bootkit goes into workDir. */
 export async function readInputs(
   req: BuildRequest,
@@ -93,7 +125,8 @@ export async function readInputs(
   // the scan of a release runs while a multi-GB OS image is still being hashed.
   const inputs = new AbortController();
   signal?.addEventListener('abort', () => inputs.abort(), { once: true });
-  const [{ bootkit, scan }, os] = await Promise.all([
+  const [image, { bootkit, scan }, os] = await Promise.all([
+    probeAndCheck(req, progress, inputs.signal),
     readAndScanBootkit(req, workDir, progress, inputs.signal),
     hashOsImage(req, inputs.signal),
   ]).catch((err: unknown) => {
@@ -120,6 +153,7 @@ export async function readInputs(
       ...(scan.archives.at(-1) ? { lastCompression: scan.archives.at(-1)!.compression } : {}),
     },
     os,
+    ...(image ? { image } : {}),
     installerScripts,
     staticFiles,
     userApps,
