@@ -204,16 +204,24 @@ async function extractRootfs(
   }
 }
 
-/** True when debugfs finds `path` in the ext4 file system `fs` (symlinks in the path are followed). */
-export async function ext4HasPath(fs: string, path: string, signal?: AbortSignal): Promise<boolean> {
-  const out = await run('debugfs', ['-c', '-R', `stat ${path}`, fs], { cancelSignal: signal, env: { LC_ALL: 'C' } });
-  return /^Inode: \d+/m.test(out);
-}
-
-/** True when debugfs can open `fs` as an ext2/3/4 file system. */
-async function ext4Opens(fs: string, signal?: AbortSignal): Promise<boolean> {
-  const out = await run('debugfs', ['-c', '-R', 'stat /', fs], { cancelSignal: signal, env: { LC_ALL: 'C' } });
-  return /^Inode: 2\b/m.test(out);
+/**
+ * Which of `paths` exist in the ext4 file system `fs` (symlinks inside a path are followed), by
+ * one debugfs run; undefined when debugfs cannot open `fs` as ext2/3/4. debugfs echoes each
+ * command on stdout ("debugfs: stat PATH") and prints "Inode: N" there when the path exists.
+ */
+export async function ext4Paths(fs: string, paths: readonly string[], signal?: AbortSignal): Promise<Set<string> | undefined> {
+  const input = ['/', ...paths].map((p) => `stat ${p}\n`).join('');
+  const out = await run('debugfs', ['-c', '-f', '-', fs], { input, cancelSignal: signal, env: { LC_ALL: 'C' } });
+  const found = new Set<string>();
+  let current: string | undefined;
+  for (const line of out.split('\n')) {
+    const cmd = /^debugfs: stat (.*)$/.exec(line);
+    if (cmd) current = cmd[1];
+    else if (current !== undefined && /^Inode: \d+/.test(line)) found.add(current);
+  }
+  if (!found.has('/')) return undefined;
+  found.delete('/');
+  return found;
 }
 
 /** Reads the facts of the OS image that decide whether answers can apply. Temp files are removed whatever happens. */
@@ -222,19 +230,13 @@ export async function probeOsImage(image: string, signal?: AbortSignal): Promise
   try {
     const fs = join(dir, 'rootfs.img');
     const { layout, written } = await extractRootfs(image, fs, signal);
-    if (!(await ext4Opens(fs, signal))) {
-      throw new UserError(`the rootfs partition of the OS image ${image} is not an ext4 file system`);
-    }
-    const has = {} as Record<ProbedFile, boolean>;
-    for (const [fact, paths] of Object.entries(PROBED_FILES) as Array<[ProbedFile, readonly string[]]>) {
-      has[fact] = false;
-      for (const p of paths) {
-        if (await ext4HasPath(fs, p, signal)) {
-          has[fact] = true;
-          break;
-        }
-      }
-    }
+    const entries = Object.entries(PROBED_FILES) as Array<[ProbedFile, readonly string[]]>;
+    const found = await ext4Paths(fs, entries.flatMap(([, paths]) => paths), signal);
+    if (!found) throw new UserError(`the rootfs partition of the OS image ${image} is not an ext4 file system`);
+    const has = Object.fromEntries(entries.map(([fact, paths]) => [fact, paths.some((p) => found.has(p))])) as Record<
+      ProbedFile,
+      boolean
+    >;
     return { layout, has, probedBytes: written };
   } finally {
     await removeTemp(dir);
