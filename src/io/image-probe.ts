@@ -91,7 +91,8 @@ export function imageLayout(parts: GptPartition[], image: string): ImageLayout {
   }
   const espByType = parts.filter((p) => p.typeGuid === ESP_TYPE);
   const esp = single(parts, 'esp') ?? (espByType.length === 1 ? espByType[0] : undefined);
-  if (!esp) throw new UserError(`the OS image ${image} has no single EFI system partition (named esp, or of the ESP type)`);
+  if (!esp)
+    throw new UserError(`the OS image ${image} has no single EFI system partition (named esp, or of the ESP type)`);
   const pers = single(parts, 'edge_persistent');
   const layout: ImageLayout = { rootfs, esp };
   if (pers) {
@@ -170,7 +171,8 @@ async function extractRootfs(
         if (!found) {
           head = Buffer.concat([head, chunk]);
           const need = gptBytesNeeded(head);
-          if (head.length >= 2 * SECTOR && need === undefined) throw new UserError(`the OS image ${image} holds no GPT disk`);
+          if (head.length >= 2 * SECTOR && need === undefined)
+            throw new UserError(`the OS image ${image} holds no GPT disk`);
           if (need !== undefined && head.length >= need) {
             const parts = parseGpt(head);
             const layout = imageLayout(parts, image);
@@ -209,7 +211,11 @@ async function extractRootfs(
  * one debugfs run; undefined when debugfs cannot open `fs` as ext2/3/4. debugfs echoes each
  * command on stdout ("debugfs: stat PATH") and prints "Inode: N" there when the path exists.
  */
-export async function ext4Paths(fs: string, paths: readonly string[], signal?: AbortSignal): Promise<Set<string> | undefined> {
+export async function ext4Paths(
+  fs: string,
+  paths: readonly string[],
+  signal?: AbortSignal,
+): Promise<Set<string> | undefined> {
   const input = ['/', ...paths].map((p) => `stat ${p}\n`).join('');
   const out = await run('debugfs', ['-c', '-f', '-', fs], { input, cancelSignal: signal, env: { LC_ALL: 'C' } });
   const found = new Set<string>();
@@ -231,7 +237,11 @@ export async function probeOsImage(image: string, signal?: AbortSignal): Promise
     const fs = join(dir, 'rootfs.img');
     const { layout, written } = await extractRootfs(image, fs, signal);
     const entries = Object.entries(PROBED_FILES) as Array<[ProbedFile, readonly string[]]>;
-    const found = await ext4Paths(fs, entries.flatMap(([, paths]) => paths), signal);
+    const found = await ext4Paths(
+      fs,
+      entries.flatMap(([, paths]) => paths),
+      signal,
+    );
     if (!found) throw new UserError(`the rootfs partition of the OS image ${image} is not an ext4 file system`);
     const has = Object.fromEntries(entries.map(([fact, paths]) => [fact, paths.some((p) => found.has(p))])) as Record<
       ProbedFile,

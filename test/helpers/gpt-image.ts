@@ -46,7 +46,14 @@ export function makeGptImage(dir: string, name: string, spec: GptImageSpec = {})
     const totalMiB = 2 + parts.reduce((n, p) => n + p[1], 0);
     const img = join(work, 'disk.raw');
     sh('truncate -s "$2M" "$1"', img, String(totalMiB));
-    const args = parts.flatMap(([n, mib, type], i) => [`-n`, `${i + 1}:0:+${mib}M`, `-t`, `${i + 1}:${type}`, `-c`, `${i + 1}:${n}`]);
+    const args = parts.flatMap(([n, mib, type], i) => [
+      `-n`,
+      `${i + 1}:0:+${mib}M`,
+      `-t`,
+      `${i + 1}:${type}`,
+      `-c`,
+      `${i + 1}:${n}`,
+    ]);
     execFileSync('sgdisk', [...args, img], { stdio: 'ignore' });
     const rootIndex = parts.findIndex((p) => p[0] === rootfs);
     const startMiB = 1 + parts.slice(0, rootIndex).reduce((n, p) => n + p[1], 0);

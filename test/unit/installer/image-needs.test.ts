@@ -49,7 +49,10 @@ const CASES: Array<[string, Record<string, ShellValue>]> = [
   ['ntp servers', { MI_NTP_SERVERS: ['pool.ntp.org'], MI_USER_SUDO: 'none' }],
   ['user apps', { MI_USER_APPS_DIR: 'user-apps', MI_NTP_SERVERS: [], MI_USER_SUDO: 'none' }],
   ['a persistent size', { MI_PERSISTENT_SIZE_GIB: '20', MI_NTP_SERVERS: [], MI_USER_SUDO: 'none' }],
-  ['persistent size 0 (keep the image size)', { MI_PERSISTENT_SIZE_GIB: '0', MI_NTP_SERVERS: [], MI_USER_SUDO: 'none' }],
+  [
+    'persistent size 0 (keep the image size)',
+    { MI_PERSISTENT_SIZE_GIB: '0', MI_NTP_SERVERS: [], MI_USER_SUDO: 'none' },
+  ],
   ['sudo nopasswd', { MI_USER_SUDO: 'nopasswd', MI_NTP_SERVERS: [] }],
   [
     'everything at once',
@@ -99,17 +102,16 @@ function facts(over: Partial<OsImageFacts['has']> = {}, persistent?: { bytes: nu
 }
 
 async function answers(yaml: string): Promise<Answers> {
-  const r = await parseAnswers(
-    `bootkit: { archive: b.tar.gz }\nosImage: { path: o.raw.gz }\n${yaml}`,
-    '/tmp',
-    { checkFiles: false },
-  );
+  const r = await parseAnswers(`bootkit: { archive: b.tar.gz }\nosImage: { path: o.raw.gz }\n${yaml}`, '/tmp', {
+    checkFiles: false,
+  });
   expect(r.errors).toEqual([]);
   return r.answers!;
 }
 
 const ctx = { osImageName: 'emt.raw.gz', osImageSha256: 'a'.repeat(64), version: '0.0.0' };
-const env = (a: Answers, image?: OsImageFacts) => new Map(installEnvEntries(a, { ...ctx, ...(image ? { image } : {}) }));
+const env = (a: Answers, image?: OsImageFacts) =>
+  new Map(installEnvEntries(a, { ...ctx, ...(image ? { image } : {}) }));
 
 describe('the build against the probed image', () => {
   it('renders the facts into install.env: yes/no when probed, empty when not', async () => {
@@ -126,7 +128,9 @@ describe('the build against the probed image', () => {
   });
 
   it('refuses ntp servers on an image without chrony and cloud-init, one line each', async () => {
-    const a = await answers(`user: { name: edge, passwordHash: '${ANSWERS_HASH}' }\nntp: { servers: [pool.ntp.org] }\n`);
+    const a = await answers(
+      `user: { name: edge, passwordHash: '${ANSWERS_HASH}' }\nntp: { servers: [pool.ntp.org] }\n`,
+    );
     expect(imageProblems(env(a, facts({ cloudInit: false, chrony: false })), facts())).toEqual([
       'ntp.servers needs cloud-init (its ntp module drives chrony), which the OS image lacks',
       'ntp.servers needs chrony, which the OS image lacks',
@@ -161,4 +165,3 @@ describe('the build against the probed image', () => {
     ]);
   });
 });
-

@@ -137,7 +137,9 @@ describe('refusals', () => {
       },
     });
     expect(r.status).toBe(1);
-    expect(r.lines).toContain('make-iso-installer: config: cloudInit answers need cloud-init, which the OS image lacks');
+    expect(r.lines).toContain(
+      'make-iso-installer: config: cloudInit answers need cloud-init, which the OS image lacks',
+    );
     expect(r.lines).toContain(
       'make-iso-installer: config: ntp.servers needs cloud-init (its ntp module drives chrony), which the OS image lacks',
     );
@@ -150,7 +152,12 @@ describe('refusals', () => {
 
   it('the same answers pass step 1 when the image facts say the image has what they need', () => {
     const r = run({
-      env: { MI_CLOUD_INIT: 'yes', MI_NTP_SERVERS: ['pool.ntp.org'], MI_IMAGE_CLOUD_INIT: 'yes', MI_IMAGE_CHRONY: 'yes' },
+      env: {
+        MI_CLOUD_INIT: 'yes',
+        MI_NTP_SERVERS: ['pool.ntp.org'],
+        MI_IMAGE_CLOUD_INIT: 'yes',
+        MI_IMAGE_CHRONY: 'yes',
+      },
     });
     expect(r.lines.some((l) => l.includes('step 2/10'))).toBe(true);
     expect(r.lines.join('\n')).not.toContain('cannot apply');
