@@ -102,8 +102,14 @@ it('answers the OS image cannot take are refused before any ISO work: exit 2, on
     .replace(`osImage: { path: '${fx.osImage}' }`, `osImage: { path: '${img}' }`)
     .replace('afterInstall: poweroff', 'ntp: { servers: [pool.ntp.org] }\nuserAppsDir: apps\nafterInstall: poweroff');
   await mkdir(join(sub, 'apps'));
+  await writeFile(join(sub, 'apps', 'app.sh'), 'true\n');
   await writeFile(join(sub, 'a.yaml'), yaml, { mode: 0o600 });
-  const r = await cli(['--answers', join(sub, 'a.yaml'), '--output', join(sub, 'out.iso')]);
+  const tmp = await mkdtemp(join(dir, 'tmp-')); // the build's TMPDIR: the probe's temp files go here
+  const r = await execa(process.execPath, [MAIN, '--answers', join(sub, 'a.yaml'), '--output', join(sub, 'out.iso')], {
+    cwd: dir,
+    reject: false,
+    env: { NO_COLOR: '1', TMPDIR: tmp },
+  });
   expect(r.exitCode, r.stderr).toBe(2);
   expect(r.stderr).toContain(`the answers cannot apply to the OS image ${img}:`);
   const reasons = [
@@ -115,6 +121,7 @@ it('answers the OS image cannot take are refused before any ISO work: exit 2, on
   for (const reason of reasons) expect(r.stderr.split('\n')).toContain(`  ${reason}`);
   expect(r.stderr).not.toMatch(/\n\s+at /); // no stack
   expect((await readdir(sub)).sort()).toEqual(['a.yaml', 'apps', 'bare.raw.gz']);
+  expect(await readdir(tmp)).toEqual([]);
 });
 
 it('Ctrl-C during a build exits 130 and leaves no partial ISO', async () => {
