@@ -105,6 +105,13 @@ async function probeAndCheck(
   const env = new Map(
     installEnvEntries(req.installer.answers, { osImageName: basename(req.osImage), osImageSha256: '', version, image }),
   );
+  if (req.installer.answers.user.sudo === undefined && env.get('MI_USER_SUDO') === 'none') {
+    progress({
+      step: 'probe-os-image',
+      kind: 'warn',
+      message: `the OS image has no sudo: user ${req.installer.answers.user.name} gets no sudo rights (user.sudo is unset)`,
+    });
+  }
   const problems = imageProblems(env, image);
   if (problems.length > 0) {
     throw new UserError(`the answers cannot apply to the OS image ${req.osImage}:\n  ${problems.join('\n  ')}`);
