@@ -6,10 +6,11 @@ import { readBootkit, type Bootkit } from '../bootkit/release.js';
 import { UserError, inContext } from '../errors.js';
 import { requirementsError } from '../bootkit/requirements.js';
 import { scanBootkitInitramfs, type BootkitInitramfsScan } from '../initramfs/scan.js';
-import { sha256File, verifyFile } from '../io/hash.js';
+import { sha256File, siblingSha256, verifyFile } from '../io/hash.js';
 import { imageProblems } from '../image-needs.js';
 import { probeOsImage, type OsImageFacts } from '../io/image-probe.js';
 import { checkOsImage } from '../io/os-image-check.js';
+import { readProbeCache, writeProbeCache } from '../io/probe-cache.js';
 import { installEnvEntries } from '../render/installer-config.js';
 import { ISO_PATHS, staticIsoDir, treeFiles } from '../iso/assemble.js';
 import type { ProgressSink } from '../progress.js';
@@ -83,6 +84,8 @@ async function hashOsImage(req: BuildRequest, signal: AbortSignal): Promise<Buil
   return osImageInfo(resolve(req.osImage), sha256, osStat.size);
 }
 
+const stripCached = ({ cached: _, ...facts }: OsImageFacts & { cached?: boolean }): OsImageFacts => facts;
+
 /**
  * Probes the OS image (partitions, rootfs files) and refuses answers that cannot apply to it, one
  * line each, before any ISO work. A config rendered already (no answers) is not probed.
@@ -91,16 +94,19 @@ async function probeAndCheck(
   req: BuildRequest,
   progress: ProgressSink,
   signal: AbortSignal,
-): Promise<OsImageFacts | undefined> {
+): Promise<(OsImageFacts & { cached?: boolean }) | undefined> {
   if (!('answers' in req.installer)) return undefined;
   const started = Date.now();
-  const image = await inContext('probing the OS image', () => probeOsImage(req.osImage, signal));
+  // the sha256 the image must have (the hash step checks it): the key of the probe cache
+  const expected = req.osImageSha256?.toLowerCase() ?? (await siblingSha256(req.osImage))?.sha256;
+  const cached = expected ? await readProbeCache(expected) : undefined;
+  const image = cached ?? (await inContext('probing the OS image', () => probeOsImage(req.osImage, signal)));
   const has = Object.entries(image.has).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`);
   const pers = image.layout.persistent;
   progress({
     step: 'probe-os-image',
     kind: 'info',
-    message: `OS image: ${has.join(', ')}, edge_persistent ${pers ? `${Math.round(pers.bytes / 2 ** 20)} MiB` : 'none'} (probed in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    message: `OS image: ${has.join(', ')}, edge_persistent ${pers ? `${Math.round(pers.bytes / 2 ** 20)} MiB` : 'none'} (${cached ? 'cached probe' : `probed in ${((Date.now() - started) / 1000).toFixed(1)} s`})`,
   });
   const env = new Map(
     installEnvEntries(req.installer.answers, { osImageName: basename(req.osImage), osImageSha256: '', version, image }),
@@ -116,7 +122,7 @@ async function probeAndCheck(
   if (problems.length > 0) {
     throw new UserError(`the answers cannot apply to the OS image ${req.osImage}:\n  ${problems.join('\n  ')}`);
   }
-  return image;
+  return { ...image, ...(cached ? { cached: true } : {}) };
 }
 
 /** Reads, verifies and digests every input of the build. The bootkit goes into workDir. */
@@ -141,6 +147,7 @@ export async function readInputs(
     throw err;
   });
   progress({ step: 'read-inputs', kind: 'end', message: `OS image: sha256 ${os.sha256}` });
+  if (image && !image.cached) await writeProbeCache(os.sha256, stripCached(image));
   const kernelStat = await stat(bootkit.kernel);
   const [kernelSha256, initramfsSha256, installerScripts, staticFiles, userApps] = await Promise.all([
     bootkit.kernelSha256 ?? sha256File(bootkit.kernel),
@@ -160,7 +167,7 @@ export async function readInputs(
       ...(scan.archives.at(-1) ? { lastCompression: scan.archives.at(-1)!.compression } : {}),
     },
     os,
-    ...(image ? { image } : {}),
+    ...(image ? { image: stripCached(image) } : {}),
     installerScripts,
     staticFiles,
     userApps,
