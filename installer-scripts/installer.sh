@@ -132,10 +132,22 @@ read_configuration() {
     for e in "${CONFIG_ERRORS[@]}"; do info "config: ${e}"; done
     die "the install configuration is invalid (${#CONFIG_ERRORS[@]} problem(s): ${CONFIG_ERRORS[0]})"
   fi
+  check_image_needs
   guard_test_seams
   preflight
   ((PLAN_MODE)) && say "PLAN: plan mode (makeiso.plan=1): every check runs, nothing is written"
   return 0
+}
+
+# check_image_needs: answers the OS image cannot take (its facts, probed by the build, are in
+# install.env) fail here, before anything is touched; step 7 checks the written image again.
+check_image_needs() {
+  local -a unmet=()
+  local u
+  mapfile -t unmet < <(config_image_needs)
+  ((${#unmet[@]})) || return 0
+  for u in "${unmet[@]}"; do info "config: ${u}"; done
+  die "answers that cannot apply to this OS image: $(IFS=';' && printf '%s' "${unmet[*]}")"
 }
 
 # find_media: the media root directory (mounted read-only), and the disks it lives on.

@@ -12,7 +12,9 @@ CONFIG_SCALARS=(
   MI_NET_PREFIX MI_NET_GATEWAY MI_HOST_TYPE MI_LVM_SIZE_GIB MI_HUGEPAGES MI_DISK_MATCH
   MI_DISK_PICK MI_DISK_MIN_GIB MI_DISK_MAX_GIB MI_DISK_ROTATIONAL MI_DISK_WIPE_EXISTING
   MI_AFTER_INSTALL MI_CLOUD_INIT MI_USER_APPS_DIR MI_USER_SUDO MI_PERSISTENT_SIZE_GIB
+  MI_IMAGE_CLOUD_INIT MI_IMAGE_CHRONY MI_IMAGE_SUDO MI_IMAGE_SSHD MI_IMAGE_PERSISTENT
 )
+CONFIG_IMAGE_NEEDS_FILE=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../image-needs.tsv
 CONFIG_ARRAYS=(
   MI_SSH_KEYS MI_NET_DNS MI_NTP_SERVERS MI_DISK_BY_ID MI_DISK_BY_PATH MI_DISK_SERIAL
   MI_DISK_WWN MI_DISK_MODEL MI_DISK_TRANSPORT
@@ -158,9 +160,37 @@ config_validate() {
     config_err MI_USER_SUDO "password needs MI_USER_PASSWORD_HASH: a key-only user could never type one"
   fi
   config_int MI_PERSISTENT_SIZE_GIB "$MI_PERSISTENT_SIZE_GIB" empty-ok
+  for v in MI_IMAGE_CLOUD_INIT MI_IMAGE_CHRONY MI_IMAGE_SUDO MI_IMAGE_SSHD MI_IMAGE_PERSISTENT; do
+    config_enum "$v" "${!v}" yes no ''
+  done
   [[ -z $MI_USER_APPS_DIR || ($MI_USER_APPS_DIR =~ ^[A-Za-z0-9._/+-]+$ && $MI_USER_APPS_DIR != *..*) ]] ||
     config_err MI_USER_APPS_DIR "must be a path on the media without '..'"
   ((${#CONFIG_ERRORS[@]} == 0))
+}
+
+# config_need_asked NEED: the install.env values ask for NEED (image-needs.tsv; the same tests as
+# needAsked in src/image-needs.ts).
+config_need_asked() {
+  case $1 in
+    cloud_init) [[ $MI_CLOUD_INIT == yes ]] ;;
+    ntp_cloud_init | ntp_chrony) ((${#MI_NTP_SERVERS[@]} > 0)) ;;
+    user_apps) [[ -n $MI_USER_APPS_DIR ]] ;;
+    persistent_size) [[ -n $MI_PERSISTENT_SIZE_GIB && $((10#$MI_PERSISTENT_SIZE_GIB)) != 0 ]] ;;
+    sudo) [[ $MI_USER_SUDO != none ]] ;;
+    *) return 1 ;;
+  esac
+}
+
+# config_image_needs: print one line per answer the OS image cannot take, from the image facts
+# the build put in install.env (MI_IMAGE_*: yes, no, or empty when not probed: not checked).
+config_image_needs() {
+  local need fact message
+  while IFS=$'\t' read -r need fact message; do
+    [[ -n $need && $need != '#'* && $need != need ]] || continue
+    [[ $(config_kind "$fact") == scalar && ${!fact} == no ]] || continue
+    config_need_asked "$need" && printf '%s\n' "$message"
+  done <"$CONFIG_IMAGE_NEEDS_FILE"
+  return 0
 }
 
 # cmdline_parse FILE: read makeiso.* arguments from a kernel command line file into

@@ -239,7 +239,8 @@ cfg_cloud_init() {
   cfg_write etc/cloud/cloud.cfg.d/99-make-iso.cfg 0600 <"$src"
 }
 
-# cfg_check_image: every answer can take effect on this image (checked before the first write).
+# cfg_check_image: every answer can take effect on the written image: the last guard, since the build
+# and step 1 (check_image_needs) already refuse such answers from the image facts in install.env.
 cfg_check_image() {
   local -a why=()
   if [[ $MI_CLOUD_INIT == yes ]] && ! cfg_has_cloud_init; then

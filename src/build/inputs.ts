@@ -2,20 +2,23 @@
 // installer scripts, the static tree and the user's apps. Returns facts; decides nothing.
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { readBootkit, type Bootkit } from '../bootkit/release.js';
 import { UserError, inContext } from '../errors.js';
 import { requirementsError } from '../bootkit/requirements.js';
 import { scanBootkitInitramfs, type BootkitInitramfsScan } from '../initramfs/scan.js';
-import { sha256File, sha256Text, verifyFile } from '../io/hash.js';
+import { sha256File, sha256Text, siblingSha256, verifyFile } from '../io/hash.js';
 import { REQUIREMENTS_FILE } from '../requirements.js';
 import { openBuildCache, type BuildCache } from './cache.js';
+import { imageProblems } from '../image-needs.js';
+import { probeOsImage, type OsImageFacts } from '../io/image-probe.js';
 import { checkOsImage } from '../io/os-image-check.js';
+import { readProbeCache, writeProbeCache } from '../io/probe-cache.js';
+import { installEnvEntries } from '../render/installer-config.js';
 import { ISO_PATHS, staticIsoDir, treeFiles } from '../iso/assemble.js';
 import type { ProgressSink } from '../progress.js';
 import { DEFAULT_MASKED_UNITS, normalizeUnitName, type RootfsChange } from '../rootfs/change.js';
 import { projectRoot, version } from '../version.js';
-import { basename } from 'node:path';
 import { mergePackages, type PackageMerge } from '../packages/merge.js';
 import { packageFiles, readPackage } from '../packages/read.js';
 import type { PackageContents } from '../packages/entries.js';
@@ -176,6 +179,53 @@ async function hashOsImage(
   return osImageInfo(resolve(req.osImage), sha256, osStat.size);
 }
 
+const stripCached = ({ cached: _, ...facts }: OsImageFacts & { cached?: boolean }): OsImageFacts => facts;
+
+/**
+ * Probes the OS image (partitions, rootfs files) and refuses answers that cannot apply to it, one
+ * line each, before any ISO work. A config rendered already (no answers) is not probed.
+ */
+async function probeAndCheck(
+  req: BuildRequest,
+  progress: ProgressSink,
+  signal: AbortSignal,
+  cache: BuildCache | undefined,
+): Promise<(OsImageFacts & { cached?: boolean }) | undefined> {
+  if (!('answers' in req.installer)) return undefined;
+  const started = Date.now();
+  // the sha256 the image must have (the hash step checks it), or the one remembered for this
+  // very file: the key of the probe cache (not used with --no-cache)
+  const expected = cache
+    ? (req.osImageSha256?.toLowerCase() ??
+      (await siblingSha256(req.osImage))?.sha256 ??
+      (await cache.knownSha256(req.osImage)))
+    : undefined;
+  const cached = expected ? await readProbeCache(expected) : undefined;
+  const image = cached ?? (await inContext('probing the OS image', () => probeOsImage(req.osImage, signal)));
+  const has = Object.entries(image.has).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`);
+  const pers = image.layout.persistent;
+  progress({
+    step: 'probe-os-image',
+    kind: 'info',
+    message: `OS image: ${has.join(', ')}, edge_persistent ${pers ? `${Math.round(pers.bytes / 2 ** 20)} MiB` : 'none'} (${cached ? 'cached probe' : `probed in ${((Date.now() - started) / 1000).toFixed(1)} s`})`,
+  });
+  const env = new Map(
+    installEnvEntries(req.installer.answers, { osImageName: basename(req.osImage), osImageSha256: '', version, image }),
+  );
+  if (req.installer.answers.user.sudo === undefined && env.get('MI_USER_SUDO') === 'none') {
+    progress({
+      step: 'probe-os-image',
+      kind: 'warn',
+      message: `the OS image has no sudo: user ${req.installer.answers.user.name} gets no sudo rights (user.sudo is unset)`,
+    });
+  }
+  const problems = imageProblems(env, image);
+  if (problems.length > 0) {
+    throw new UserError(`the answers cannot apply to the OS image ${req.osImage}:\n  ${problems.join('\n  ')}`);
+  }
+  return { ...image, ...(cached ? { cached: true } : {}) };
+}
+
 /** Reads, verifies and digests every input of the build. The bootkit goes into workDir. */
 export async function readInputs(
   req: BuildRequest,
@@ -190,7 +240,8 @@ export async function readInputs(
   // the scan of a release runs while a multi-GB OS image is still being hashed.
   const inputs = new AbortController();
   signal?.addEventListener('abort', () => inputs.abort(), { once: true });
-  const [{ bootkit, scan, packages }, os] = await Promise.all([
+  const [image, { bootkit, scan, packages }, os] = await Promise.all([
+    probeAndCheck(req, progress, inputs.signal, cache),
     readAndScanBootkit(req, workDir, progress, inputs.signal, cache),
     hashOsImage(req, inputs.signal, cache),
   ]).catch((err: unknown) => {
@@ -198,6 +249,7 @@ export async function readInputs(
     throw err;
   });
   progress({ step: 'read-inputs', kind: 'end', message: `OS image: sha256 ${os.sha256}` });
+  if (cache && image && !image.cached) await writeProbeCache(os.sha256, stripCached(image));
   const kernelStat = await stat(bootkit.kernel);
   const [kernelSha256, initramfsSha256, installerScripts, staticFiles, userApps] = await Promise.all([
     bootkit.kernelSha256 ?? sha256File(bootkit.kernel),
@@ -217,6 +269,7 @@ export async function readInputs(
       ...(scan.archives.at(-1) ? { lastCompression: scan.archives.at(-1)!.compression } : {}),
     },
     os,
+    ...(image ? { image: stripCached(image) } : {}),
     installerScripts,
     ...(packages ? { packageFiles: packages.files } : {}),
     staticFiles,

@@ -9,6 +9,7 @@ import { ISO_PATHS, bootFiles, isoLayout, type BootFiles } from '../iso/assemble
 import { kernelArgs, serialConsole, serialUnit } from '../iso/kargs.js';
 import type { IsoFile, IsoPlan } from '../iso/plan.js';
 import { MANIFEST_ISO_PATH, type Manifest } from '../manifest.js';
+import type { OsImageFacts } from '../io/image-probe.js';
 import { renderInstallerConfig, type InstallerConfig } from '../render/installer-config.js';
 import { grubQuote, grubTitle, renderTemplate } from '../render/templates.js';
 import { chooseInitramfsMode, type DracutLayout, type InitramfsModeRequest } from '../initramfs/layout.js';
@@ -77,6 +78,8 @@ export interface BuildFacts {
   staticFiles: DigestedFile[];
   /** The user's apps directory, under user-apps/. */
   userApps: DigestedFile[];
+  /** What the probe found in the OS image (rootfs files, partitions); absent when not probed. */
+  image?: OsImageFacts;
   /** What the scan found about the initramfs: its dracut layout, and its last archive's compression. */
   initramfs?: { layout: DracutLayout; lastCompression?: string };
 }
@@ -110,9 +113,19 @@ export interface BuildPlan {
 export const DEFAULT_BOOT_TIMEOUT = 5;
 
 /** The installer's config: rendered from the answers now that the OS image is known. */
-export function installerConfig(req: BuildRequest, os: OsImageInfo, version: string): InstallerConfig {
+export function installerConfig(
+  req: BuildRequest,
+  os: OsImageInfo,
+  version: string,
+  image?: OsImageFacts,
+): InstallerConfig {
   if ('config' in req.installer) return req.installer.config;
-  return renderInstallerConfig(req.installer.answers, { osImageName: os.isoPath, osImageSha256: os.sha256, version });
+  return renderInstallerConfig(req.installer.answers, {
+    osImageName: os.isoPath,
+    osImageSha256: os.sha256,
+    version,
+    ...(image ? { image } : {}),
+  });
 }
 
 export function rootfsChange(
@@ -201,7 +214,7 @@ function grubConfig(req: BuildRequest, facts: BuildFacts, args: string[], versio
 export function planBuild(req: BuildRequest, facts: BuildFacts, paths: BuildPaths): BuildPlan {
   const version = facts.version;
   const mask = (req.maskedUnits ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
-  const config = installerConfig(req, facts.os, version);
+  const config = installerConfig(req, facts.os, version, facts.image);
   const change = rootfsChange(config, mask, facts.installerScripts, version, req.tmpfsSize, facts.packageFiles);
   const epoch = req.sourceDateEpoch ?? facts.kernel.mtime;
   const volid = buildVolumeId(req, facts, change, epoch);

@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { stringify } from 'yaml';
 import { sudoPolicy, type Answers } from '../answers/schema.js';
+import { imageFactEntries } from '../image-needs.js';
+import type { OsImageFacts } from '../io/image-probe.js';
 import { shellAssignments, type ShellValue } from './shell.js';
 
 export interface InstallerConfigContext {
@@ -12,6 +14,8 @@ export interface InstallerConfigContext {
   osImageSha256: string;
   /** make-iso version. */
   version: string;
+  /** What the build's probe found in the OS image (install.env's MI_IMAGE_* facts); absent: not probed. */
+  image?: OsImageFacts;
 }
 
 export interface InstallerConfig {
@@ -29,6 +33,12 @@ const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 function hasCloudInitExtras(a: Answers): boolean {
   const c = a.cloudInit;
   return c.services.enable.length + c.services.disable.length + c.writeFiles.length + c.runcmd.length > 0;
+}
+
+/** The sudo policy: the answer; unset, the default, or `none` on an image without sudo (nothing to grant). */
+function userSudo(a: Answers, image: OsImageFacts | undefined): string {
+  if (a.user.sudo === undefined && image && !image.has.sudo) return 'none';
+  return sudoPolicy(a.user);
 }
 
 /** Every install.env key of the contract, in contract order; every key always present. */
@@ -72,8 +82,9 @@ export function installEnvEntries(a: Answers, ctx: InstallerConfigContext): Arra
     ['MI_AFTER_INSTALL', a.afterInstall],
     ['MI_CLOUD_INIT', yesNo(hasCloudInitExtras(a))],
     ['MI_USER_APPS_DIR', a.userAppsDir ? USER_APPS_ON_MEDIA : ''],
-    ['MI_USER_SUDO', sudoPolicy(a.user)],
+    ['MI_USER_SUDO', userSudo(a, ctx.image)],
     ['MI_PERSISTENT_SIZE_GIB', a.persistent.sizeGiB === undefined ? '' : String(a.persistent.sizeGiB)],
+    ...imageFactEntries(ctx.image),
   ];
 }
 

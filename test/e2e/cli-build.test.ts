@@ -2,15 +2,17 @@
 // rendered install.env is the one embedded, no secret reaches the manifest, and rebuilds are
 // refused without --force and reproducible with it.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parseAnswers } from '../../src/answers/load.js';
 import type { Manifest } from '../../src/manifest.js';
+import { probeOsImage } from '../../src/io/image-probe.js';
 import { answersDigest, renderInstallerConfig } from '../../src/render/installer-config.js';
 import { projectRoot, version } from '../../src/version.js';
+import { makeGptImage } from '../helpers/gpt-image.js';
 import { TEST_PASSWORD_HASH, TEST_SSH_KEY } from '../helpers/iso.js';
 
 const fx = inject('fixtures');
@@ -68,7 +70,9 @@ it('builds from an answers file, embeds the rendered install.env, leaks no secre
     osImageName: `images/${fx.osImage.split('/').pop()}`,
     osImageSha256: imageSha,
     version,
+    image: await probeOsImage(fx.osImage),
   });
+  expect(installEnv).toContain("MI_IMAGE_CLOUD_INIT='yes'");
   const envEntry = result.manifest.rootfsAdded.find((f) => f.path.endsWith('etc/make-iso/install.env'));
   expect(envEntry?.sha256).toBe(createHash('sha256').update(installEnv).digest('hex'));
   expect(result.manifest.rootfsAdded.some((f) => f.path.endsWith('etc/make-iso/cloud-init.yaml'))).toBe(true);
@@ -125,6 +129,35 @@ it('--nodes builds one ISO per node, each with its own host name and volume id',
   expect(redacted.map((a) => a.hostname)).toEqual(['edge-1', 'edge-2']);
   expect(redacted[1]!.network.dns).toEqual(['10.0.0.53']);
   for (const n of result.nodes) expect((await stat(n.output)).size).toBeGreaterThan(0);
+});
+
+it('answers the OS image cannot take are refused before any ISO work: exit 2, one line each, no output', async () => {
+  const sub = await mkdtemp(join(dir, 'needs-'));
+  const img = makeGptImage(sub, 'bare.raw.gz', { files: { 'etc/hostname': 'bare\n' }, persistent: 'none' });
+  const yaml = yamlFile()
+    .replace(`osImage: { path: '${fx.osImage}' }`, `osImage: { path: '${img}' }`)
+    .replace('afterInstall: poweroff', 'ntp: { servers: [pool.ntp.org] }\nuserAppsDir: apps\nafterInstall: poweroff');
+  await mkdir(join(sub, 'apps'));
+  await writeFile(join(sub, 'apps', 'app.sh'), 'true\n');
+  await writeFile(join(sub, 'a.yaml'), yaml, { mode: 0o600 });
+  const tmp = await mkdtemp(join(dir, 'tmp-')); // the build's TMPDIR: the probe's temp files go here
+  const r = await execa(process.execPath, [MAIN, '--answers', join(sub, 'a.yaml'), '--output', join(sub, 'out.iso')], {
+    cwd: dir,
+    reject: false,
+    env: { NO_COLOR: '1', TMPDIR: tmp },
+  });
+  expect(r.exitCode, r.stderr).toBe(2);
+  expect(r.stderr).toContain(`the answers cannot apply to the OS image ${img}:`);
+  const reasons = [
+    'cloudInit answers need cloud-init, which the OS image lacks',
+    'ntp.servers needs cloud-init (its ntp module drives chrony), which the OS image lacks',
+    'ntp.servers needs chrony, which the OS image lacks',
+    'userAppsDir needs an edge_persistent partition, which the OS image lacks',
+  ];
+  for (const reason of reasons) expect(r.stderr.split('\n')).toContain(`  ${reason}`);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack
+  expect((await readdir(sub)).sort()).toEqual(['a.yaml', 'apps', 'bare.raw.gz']);
+  expect(await readdir(tmp)).toEqual([]);
 });
 
 it('Ctrl-C during a build exits 130 and leaves no partial ISO', async () => {

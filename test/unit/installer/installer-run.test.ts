@@ -120,6 +120,49 @@ describe('refusals', () => {
     );
   });
 
+  it('answers the OS image cannot take (install.env image facts) fail at step 1, one line each, the target untouched', () => {
+    const target = tmp.file('target.img', Buffer.alloc(4096, 0x5a));
+    const before = readFileSync(target);
+    const r = run({
+      cmdline: 'makeiso.volid=MAKEISO1\n',
+      seams: { MI_TEST_TARGET: target },
+      env: {
+        MI_CLOUD_INIT: 'yes',
+        MI_NTP_SERVERS: ['pool.ntp.org'],
+        MI_IMAGE_CLOUD_INIT: 'no',
+        MI_IMAGE_CHRONY: 'yes',
+        MI_IMAGE_SUDO: 'yes',
+        MI_IMAGE_SSHD: 'yes',
+        MI_IMAGE_PERSISTENT: 'yes',
+      },
+    });
+    expect(r.status).toBe(1);
+    expect(r.lines).toContain(
+      'make-iso-installer: config: cloudInit answers need cloud-init, which the OS image lacks',
+    );
+    expect(r.lines).toContain(
+      'make-iso-installer: config: ntp.servers needs cloud-init (its ntp module drives chrony), which the OS image lacks',
+    );
+    expect(r.lines.at(-1)).toMatch(
+      /^MAKE-ISO-INSTALLER: FAILED: step 1\/10 \(read the install configuration\): answers that cannot apply to this OS image: cloudInit answers need cloud-init.*;ntp\.servers needs cloud-init/,
+    );
+    expect(r.lines.some((l) => l.includes('step 2/10'))).toBe(false);
+    expect(readFileSync(target).equals(before)).toBe(true);
+  });
+
+  it('the same answers pass step 1 when the image facts say the image has what they need', () => {
+    const r = run({
+      env: {
+        MI_CLOUD_INIT: 'yes',
+        MI_NTP_SERVERS: ['pool.ntp.org'],
+        MI_IMAGE_CLOUD_INIT: 'yes',
+        MI_IMAGE_CHRONY: 'yes',
+      },
+    });
+    expect(r.lines.some((l) => l.includes('step 2/10'))).toBe(true);
+    expect(r.lines.join('\n')).not.toContain('cannot apply');
+  });
+
   it('test seams outside plan mode demand a loop-device target', () => {
     const noTarget = run({ cmdline: 'makeiso.volid=MAKEISO1\n' });
     expect(noTarget.lines.at(-1)).toMatch(/FAILED: step 1\/10 .*MI_TEST_TARGET is not; refusing to choose a real disk/);
