@@ -159,6 +159,17 @@ check_image() {
   image_measure "$MI_RUN_DIR"
   image_check_filesystems "$MI_RUN_DIR"
   info "OS image ${MI_OS_IMAGE}: sha256 ok, $(disks_human "$IMAGE_RAW_BYTES") raw"
+  check_user_apps
+}
+
+# check_user_apps: the media's user apps (copied at step 7) are read once now, so a bad sector
+# fails the install before anything is written.
+check_user_apps() {
+  [[ -n $MI_USER_APPS_DIR ]] || return 0
+  local bad
+  bad=$(media_read_tree "$MEDIA_ROOT/$MI_USER_APPS_DIR") ||
+    die "cannot read the user apps from the install media (${MI_USER_APPS_DIR}/${bad}); nothing was written; rewrite the install media"
+  log "user apps: ${MEDIA_ROOT}/${MI_USER_APPS_DIR} read in full"
 }
 
 # choose_disk: run the rules over lsblk and the by-id/by-path links, print the table.

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cleanSerial, createDisk, startVm, stopAllVms, type TargetDisk, type Vm } from '../helpers/qemu.js';
+import { cleanSerial, createDisk, qemuEscape, startVm, stopAllVms, type TargetDisk, type Vm } from '../helpers/qemu.js';
 import { buildFixtureIso } from '../helpers/iso.js';
 
 const fx = inject('fixtures');
@@ -79,7 +79,7 @@ async function expectFailedCleanly(vm: Vm, line: string, reason: RegExp): Promis
   await new Promise((r) => setTimeout(r, NO_REBOOT_WATCH_MS));
   expect(vm.exited, 'a failed install must not reboot or power off').toBe(false);
   const serial = cleanSerial(vm.serialLog());
-  expect(serial.match(/MAKE-ISO-INSTALLER: started/g)).toHaveLength(1);
+  expect(serial.match(/^MAKE-ISO-INSTALLER: started/gm), 'the installer ran once').toHaveLength(1);
   expect(serial).toContain('make-iso-installer: the installer log follows (/var/log/make-iso-installer.log)');
   expect(serial).toMatch(/make-iso-log: \S+ \S+ error: /);
   await vm.stop();
@@ -123,6 +123,17 @@ function qmp(socket: string, command: Record<string, unknown>): Promise<Record<s
   });
 }
 
+let appsIsoPath = '';
+/** An ISO whose answers carry user apps (4 files of 2 MiB random bytes), built once. */
+async function appsIsoOnce(): Promise<string> {
+  if (appsIsoPath) return appsIsoPath;
+  const apps = join(dir, 'apps');
+  await mkdir(apps);
+  for (let i = 0; i < 4; i++) await writeFile(join(apps, `app-${i}.bin`), randomBytes(2 * 2 ** 20));
+  appsIsoPath = await iso('apps', { userAppsDir: apps });
+  return appsIsoPath;
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'make-iso-node-failures-'));
   osRaw = join(dir, 'os-image.raw');
@@ -134,7 +145,9 @@ afterEach(async () => {
   await stopAllVms();
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  // MAKE_ISO_KEEP_E2E=1 keeps the serial logs and disks for a look after a failure
+  if (process.env.MAKE_ISO_KEEP_E2E === '1') process.stderr.write(`node-failures: kept ${dir}\n`);
+  else await rm(dir, { recursive: true, force: true });
 });
 
 describe('the node fails safely in QEMU', () => {
@@ -190,7 +203,8 @@ describe('the node fails safely in QEMU', () => {
       [
         'dd if="$1" of="$2/rootfs" bs=512 skip="$3" count="$4" status=none',
         'debugfs -w -R "feature compression" "$2/rootfs" >/dev/null 2>&1',
-        'dumpe2fs -h "$2/rootfs" 2>/dev/null | grep -q "features:.* compression"',
+        // s_feature_incompat (superblock offset 0x60) now has bit 0 (compression) set
+        '(( $(od -An -tu4 -j 1120 -N 4 "$2/rootfs") & 1 ))',
         'dd if="$2/rootfs" of="$1" bs=512 seek="$3" conv=notrunc status=none',
         'gzip -1 -n -c "$1" >"$2/os-image.raw.gz"',
       ].join(' && '),
@@ -254,12 +268,45 @@ describe('the node fails safely in QEMU', () => {
     });
   });
 
+  it('an unreadable sector under the user apps on the media: FAILED at step 3 (before writing), disk untouched', async () => {
+    // QEMU's blkdebug driver fails every read of one sector in the middle of the first app file
+    const appsIso = await appsIsoOnce();
+    const report = sh('xorriso -indev "$1" -find /user-apps -type f -exec report_lba -- 2>/dev/null', appsIso);
+    const m = /File data lba:\s*\d+\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*\d+\s*,\s*'([^']+)'/.exec(report);
+    if (!m) throw new Error(`no user apps file in ${appsIso}:\n${report}`);
+    const sector = Number(m[1]) * 4 + Number(m[2]) * 2; // 2 KiB blocks, 512-byte sectors: mid-file
+    const cfg = join(dir, 'blkdebug.cfg');
+    await writeFile(cfg, `[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "${sector}"\n`);
+    const nvme = await createDisk(join(dir, 'badsector-nvme.img'), 2);
+    const before = fileSha(nvme);
+    const vm = await startVm({
+      name: 'unreadable sector on the media',
+      firmware: 'bios',
+      media: { kind: 'none' },
+      disks: [{ path: nvme, bus: 'nvme', serial: 'NVME-TARGET' }],
+      serialLog: join(dir, 'badsector.serial.log'),
+      timeoutMs: VM_HARD_LIMIT_MS,
+      extraArgs: [
+        '-drive',
+        `file=blkdebug:${qemuEscape(cfg)}:${qemuEscape(appsIso)},format=raw,media=cdrom,readonly=on,if=none,id=cd0`,
+        '-device',
+        'ide-cd,drive=cd0,bus=ide.2,bootindex=0',
+      ],
+    });
+    const done = await vm.waitFor(RESULT, BOOT_BUDGET_MS + INSTALL_BUDGET_MS);
+    await expectFailedCleanly(
+      vm,
+      done.line,
+      new RegExp(
+        `^MAKE-ISO-INSTALLER: FAILED: step 3/10 \\(verify the OS image on the media\\): cannot read the user apps from the install media \\(user-apps/${m[3]!.replace(/^.*\//, '').replace('.', '\\.')}\\); nothing was written`,
+      ),
+    );
+    expect(fileSha(nvme)).toBe(before);
+  });
+
   it('the CD is ejected while the image is written: FAILED (no reboot), the half-installed disk has no partition table', async () => {
     // user apps are read from the media only at step 7, long after the eject, so a read must fail
-    const apps = join(dir, 'apps');
-    await mkdir(apps);
-    for (let i = 0; i < 4; i++) await writeFile(join(apps, `app-${i}.bin`), randomBytes(2 * 2 ** 20));
-    const appsIso = await iso('apps', { userAppsDir: apps });
+    const appsIso = await appsIsoOnce();
     const nvme = await createDisk(join(dir, 'eject-nvme.img'), 2);
     const socket = join(dir, 'qmp.sock');
     const vm = await startVm({
