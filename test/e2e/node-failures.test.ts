@@ -35,6 +35,16 @@ const sh = (cmd: string, ...args: string[]): string =>
     maxBuffer: 64 * 2 ** 20,
   });
 const fileSha = (file: string): string => sh('sha256sum <"$1"', file).split(' ')[0] ?? '';
+/** Copies the partition named NAME out of a disk image file (start/size from its GPT). */
+function extractPartition(disk: string, name: string, out: string): string {
+  const line = sh('sfdisk -d "$1"', disk)
+    .split('\n')
+    .find((l) => l.includes(`name="${name}"`));
+  const m = /start=\s*(\d+), size=\s*(\d+)/.exec(line ?? '');
+  if (!m) throw new Error(`no partition named ${name} on ${disk}`);
+  sh('dd if="$1" of="$2" bs=512 skip="$3" count="$4" conv=sparse status=none', disk, out, m[1]!, m[2]!);
+  return out;
+}
 /** The partition-table type blkid finds on a disk image ('' when there is none). */
 const ptType = (file: string): string => sh('blkid -p -o value -s PTTYPE "$1" || true', file).trim();
 
@@ -304,8 +314,11 @@ describe('the node fails safely in QEMU', () => {
     expect(fileSha(nvme)).toBe(before);
   });
 
-  it('the CD is ejected while the image is written: FAILED (no reboot), the half-installed disk has no partition table', async () => {
-    // user apps are read from the media only at step 7, long after the eject, so a read must fail
+  it('the CD is ejected while the image is written: a complete, verified install or FAILED with the disk cleared, never a partial SUCCESS', async () => {
+    // Steps 3 and 5 have read the image and the user apps by the time step 5 starts (step 3 reads
+    // them to fail early on bad sectors), so the page cache may serve every later read: then the
+    // install must be whole (apps included). If a read reaches the empty drive, the install must
+    // fail and clear the disk. A SUCCESS with user apps missing is the failure this guards.
     const appsIso = await appsIsoOnce();
     const nvme = await createDisk(join(dir, 'eject-nvme.img'), 2);
     const socket = join(dir, 'qmp.sock');
@@ -321,16 +334,34 @@ describe('the node fails safely in QEMU', () => {
     await vm.waitFor('MAKE-ISO-INSTALLER: step 5/10: write the OS image', BOOT_BUDGET_MS + INSTALL_BUDGET_MS);
     const reply = await qmp(socket, { execute: 'eject', arguments: { device: 'cd0', force: true } });
     expect(reply, `QMP eject: ${JSON.stringify(reply)}`).toHaveProperty('return');
+    const blocks = (await qmp(socket, { execute: 'query-block' })).return as { device: string; inserted?: unknown }[];
+    expect(
+      blocks.find((b) => b.device === 'cd0'),
+      'the CD drive is empty after the eject',
+    ).not.toHaveProperty('inserted');
     const done = await vm.waitFor(RESULT, INSTALL_BUDGET_MS);
-    const serial = await expectFailedCleanly(
-      vm,
-      done.line,
-      /^MAKE-ISO-INSTALLER: FAILED: step [5-7]\/10 \((write the OS image|verify the written image|configure the installed system)\): /,
-    );
-    expect(serial).toContain(
-      'make-iso-installer: clearing the partition table of /dev/nvme0n1 (the install did not complete)',
-    );
-    expect(ptType(nvme)).toBe('');
-    expect(sh('dd if="$1" bs=512 skip=1 count=1 status=none | head -c 8', nvme)).not.toBe('EFI PART');
+    process.stderr.write(`node-failures: CD ejected at step 5 -> ${done.line}\n`);
+    if (done.line.startsWith('MAKE-ISO-INSTALLER: SUCCESS')) {
+      await vm.waitForExit(2 * 60_000); // afterInstall: poweroff
+      expect(ptType(nvme)).toBe('gpt');
+      const persistent = extractPartition(nvme, 'edge_persistent', join(dir, 'eject-persistent.img'));
+      for (let i = 0; i < 4; i++) {
+        const onDisk = sh('debugfs -R "cat /user-apps/$2" "$1" 2>/dev/null | sha256sum', persistent, `app-${i}.bin`);
+        expect(onDisk.split(' ')[0], `user-apps/app-${i}.bin on edge_persistent`).toBe(
+          fileSha(join(dir, 'apps', `app-${i}.bin`)),
+        );
+      }
+    } else {
+      const serial = await expectFailedCleanly(
+        vm,
+        done.line,
+        /^MAKE-ISO-INSTALLER: FAILED: step [5-7]\/10 \((write the OS image|verify the written image|configure the installed system)\): /,
+      );
+      expect(serial).toContain(
+        'make-iso-installer: clearing the partition table of /dev/nvme0n1 (the install did not complete)',
+      );
+      expect(ptType(nvme)).toBe('');
+      expect(sh('dd if="$1" bs=512 skip=1 count=1 status=none | head -c 8', nvme)).not.toBe('EFI PART');
+    }
   });
 });
