@@ -335,10 +335,9 @@ describe('the node fails safely in QEMU', () => {
     const reply = await qmp(socket, { execute: 'eject', arguments: { device: 'cd0', force: true } });
     expect(reply, `QMP eject: ${JSON.stringify(reply)}`).toHaveProperty('return');
     const blocks = (await qmp(socket, { execute: 'query-block' })).return as { device: string; inserted?: unknown }[];
-    expect(
-      blocks.find((b) => b.device === 'cd0'),
-      'the CD drive is empty after the eject',
-    ).not.toHaveProperty('inserted');
+    const cd = blocks.find((b) => b.device === 'cd0');
+    expect(cd, JSON.stringify(blocks)).toBeDefined();
+    expect(cd, 'the CD drive is empty after the eject').not.toHaveProperty('inserted');
     const done = await vm.waitFor(RESULT, INSTALL_BUDGET_MS);
     process.stderr.write(`node-failures: CD ejected at step 5 -> ${done.line}\n`);
     if (done.line.startsWith('MAKE-ISO-INSTALLER: SUCCESS')) {
