@@ -50,12 +50,11 @@ image_measure() {
 }
 
 # ext4 superblock feature bits (s_feature_incompat, s_feature_ro_compat) by bit number, as
-# mkfs.ext4 -O names: '-' a transient state bit that needs no support, '!' a feature Linux never
-# mounts, '' a bit this list does not know. Compat bits never stop a mount and are not read.
-IMAGE_EXT4_INCOMPAT=(!compression filetype - journal_dev meta_bg '' extent 64bit mmp flex_bg ea_inode ''
-  !dirdata metadata_csum_seed large_dir inline_data encrypt casefold)
-IMAGE_EXT4_RO_COMPAT=(sparse_super large_file '' huge_file uninit_bg dir_nlink extra_isize '' quota bigalloc
-  metadata_csum '' read-only project '' verity -)
+# mkfs.ext4 -O names: '-' a transient state bit that needs no support, '!name' a feature Linux
+# never mounts, '?' a bit this list does not know. Compat bits never stop a mount and are not read.
+IMAGE_EXT4_INCOMPAT=() IMAGE_EXT4_RO_COMPAT=()
+read -r -a IMAGE_EXT4_INCOMPAT <<<'!compression filetype - journal_dev meta_bg ? extent 64bit mmp flex_bg ea_inode ? !dirdata metadata_csum_seed large_dir inline_data encrypt casefold'
+read -r -a IMAGE_EXT4_RO_COMPAT <<<'sparse_super large_file ? huge_file uninit_bg dir_nlink extra_isize ? quota bigalloc metadata_csum ? read-only project ? verity -'
 
 # image_le FILE OFFSET COUNT: the little-endian unsigned number of COUNT bytes at OFFSET of FILE
 # (a NUL byte reads as an empty character, i.e. 0).
@@ -77,9 +76,9 @@ image_ext4_names() {
   local -a names=("$@") out=()
   for ((bit = 0; bit < 32; bit++)); do
     (((word >> bit) & 1)) || continue
-    name=${names[bit]:-}
+    name=${names[bit]:-?}
     [[ $name != - ]] || continue
-    [[ -n $name ]] || printf -v name '?0x%x' $((1 << bit))
+    [[ $name != '?' ]] || printf -v name '?0x%x' $((1 << bit))
     out+=("$name")
   done
   local IFS=,
