@@ -169,7 +169,19 @@ find_media() {
 check_image() {
   image_check_sha256 "$MEDIA_ROOT"
   image_measure "$MI_RUN_DIR"
+  image_check_filesystems "$MI_RUN_DIR"
   info "OS image ${MI_OS_IMAGE}: sha256 ok, $(disks_human "$IMAGE_RAW_BYTES") raw"
+  check_user_apps
+}
+
+# check_user_apps: the media's user apps (copied at step 7) are read once now, so a bad sector
+# fails the install before anything is written.
+check_user_apps() {
+  [[ -n $MI_USER_APPS_DIR ]] || return 0
+  local bad
+  bad=$(media_read_tree "$MEDIA_ROOT/$MI_USER_APPS_DIR") ||
+    die "cannot read the user apps from the install media (${MI_USER_APPS_DIR}/${bad}); nothing was written; rewrite the install media"
+  log "user apps: ${MEDIA_ROOT}/${MI_USER_APPS_DIR} read in full"
 }
 
 # choose_disk: run the rules over lsblk and the by-id/by-path links, print the table.
@@ -179,6 +191,7 @@ choose_disk() {
   if [[ -n ${MI_TEST_TARGET:-} ]]; then
     TARGET_DISK=$MI_TEST_TARGET
     info "test seam: target ${TARGET_DISK} (disk rules not applied)"
+    check_vg_name
     return 0
   fi
   if [[ -n ${MI_TEST_LSBLK_FILE:-} ]]; then
@@ -196,6 +209,16 @@ choose_disk() {
   ((rc == 0)) || die "$CHOOSE_ERROR"
   TARGET_DISK=/dev/$CHOSEN_DISK
   info "target disk: ${TARGET_DISK} ($(disks_human "${D_SIZE[$CHOSEN_DISK]}") $(disks_transport "$CHOSEN_DISK") ${D_MODEL[$CHOSEN_DISK]:-} ${D_SERIAL[$CHOSEN_DISK]:-})"
+  check_vg_name
+}
+
+# check_vg_name: with LVM asked for, no other disk may hold a volume group named lvmvg (step 8
+# would fail after the image is written); known here, so the install stops before writing.
+check_vg_name() {
+  ((MI_LVM_SIZE_GIB > 0)) || return 0
+  local pvs
+  pvs=$(disks_vg_elsewhere lvmvg "$TARGET_DISK")
+  [[ -z $pvs ]] || die "another disk already holds a volume group named lvmvg (${pvs//$'\n'/ }); a second one cannot be created on ${TARGET_DISK}; nothing was written; remove it (vgremove lvmvg) or detach that disk"
 }
 
 # print_plan: the steps a real run would take, then the PLAN COMPLETE line.

@@ -66,12 +66,12 @@ export class ToolError extends MakeIsoError {
     readonly command: string,
     readonly toolExitCode: number | undefined,
     readonly stderrTail: string,
-    options?: { cause?: unknown },
+    /** `signal`: the signal that ended the tool (SIGKILL, ...), named when there is no exit code. */
+    options?: { cause?: unknown; signal?: string },
   ) {
-    super(
-      `${command.split(' ')[0]} failed${toolExitCode === undefined ? '' : ` (exit ${toolExitCode})`}${stderrTail ? `: ${stderrTail}` : ''}`,
-      options,
-    );
+    const how =
+      toolExitCode !== undefined ? ` (exit ${toolExitCode})` : options?.signal ? ` (killed by ${options.signal})` : '';
+    super(`${command.split(' ')[0]} failed${how}${stderrTail ? `: ${stderrTail}` : ''}`, { cause: options?.cause });
   }
 }
 

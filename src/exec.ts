@@ -25,10 +25,13 @@ function tail(text: string, lines = 5): string {
 }
 
 function toError(file: string, args: readonly string[], err: unknown): Error {
-  const e = err as { code?: string; exitCode?: number; stderr?: unknown; isCanceled?: boolean };
+  const e = err as { code?: string; exitCode?: number; signal?: string; stderr?: unknown; isCanceled?: boolean };
   if (e.code === 'ENOENT') return new MissingToolError(file, packageForTool(file));
   const stderr = typeof e.stderr === 'string' ? e.stderr : '';
-  return new ToolError([file, ...args].join(' '), e.exitCode, tail(stderr), { cause: err });
+  return new ToolError([file, ...args].join(' '), e.exitCode, tail(stderr), {
+    cause: err,
+    ...(e.signal ? { signal: e.signal } : {}),
+  });
 }
 
 /** Runs a tool to completion and returns its stdout (trimmed). */

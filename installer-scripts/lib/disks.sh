@@ -427,3 +427,19 @@ disks_part_by_label() {
   ((${#found[@]} == 1)) || return 1
   printf '%s\n' "${found[0]}"
 }
+
+# disks_vg_elsewhere VG TARGET: print the physical volumes of a volume group named VG that are
+# not on the disk TARGET (/dev/...). Creating a second group of that name would fail after the
+# image is written; a group on TARGET itself is deactivated and overwritten (image_write).
+disks_vg_elsewhere() {
+  local vg=$1 target=${2##*/} pv name top
+  command -v pvs >/dev/null 2>&1 || return 0
+  while read -r pv name; do
+    [[ -n ${name:-} && $name == "$vg" ]] || continue
+    top=$(lsblk -ndo PKNAME -- "$pv" 2>/dev/null | head -n1) || true
+    top=${top//[[:space:]]/}
+    [[ -n $top ]] || top=${pv##*/}
+    [[ $top == "$target" ]] || printf '%s\n' "$pv"
+  done < <(pvs --noheadings -o pv_name,vg_name 2>/dev/null || true)
+  return 0
+}

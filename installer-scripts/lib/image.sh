@@ -49,6 +49,112 @@ image_measure() {
   log "image: raw size ${IMAGE_RAW_BYTES} bytes, sha256 ${IMAGE_RAW_SHA256}"
 }
 
+# ext4 superblock feature bits (s_feature_incompat, s_feature_ro_compat) by bit number, as
+# mkfs.ext4 -O names: '-' a transient state bit that needs no support, '!name' a feature Linux
+# never mounts, '?' a bit this list does not know. Compat bits never stop a mount and are not read.
+IMAGE_EXT4_INCOMPAT=() IMAGE_EXT4_RO_COMPAT=()
+read -r -a IMAGE_EXT4_INCOMPAT <<<'!compression filetype - journal_dev meta_bg ? extent 64bit mmp flex_bg ea_inode ? !dirdata metadata_csum_seed large_dir inline_data encrypt casefold'
+read -r -a IMAGE_EXT4_RO_COMPAT <<<'sparse_super large_file ? huge_file uninit_bg dir_nlink extra_isize ? quota bigalloc metadata_csum ? read-only project ? verity -'
+
+# image_le FILE OFFSET COUNT: the little-endian unsigned number of COUNT bytes at OFFSET of FILE
+# (a NUL byte reads as an empty character, i.e. 0).
+image_le() {
+  local c n v=0 shift=0
+  while IFS= read -r -d '' -n 1 c; do
+    printf -v n '%d' "'${c}"
+    v=$((v | (n & 255) << shift))
+    shift=$((shift + 8))
+  done < <(dd if="$1" bs=1 skip="$2" count="$3" status=none)
+  printf '%s\n' "$v"
+}
+
+# image_ext4_names WORD NAME...: the names (comma-separated) of the bits set in WORD, NAME being
+# the name of bit 0, 1, ...; an unknown bit prints as ?0xBIT, a never-supported one as !name.
+image_ext4_names() {
+  local word=$1 bit name
+  shift
+  local -a names=("$@") out=()
+  for ((bit = 0; bit < 32; bit++)); do
+    (((word >> bit) & 1)) || continue
+    name=${names[bit]:-?}
+    [[ $name != - ]] || continue
+    [[ $name != '?' ]] || printf -v name '?0x%x' $((1 << bit))
+    out+=("$name")
+  done
+  local IFS=,
+  printf '%s\n' "${out[*]}"
+}
+
+# image_partition_starts RUN_DIR: "START_BYTE NAME" lines, ascending, for the partitions of the
+# image, read from its partition table (the first MiB, in a sparse file of the image's size so
+# sfdisk trusts the primary GPT).
+image_partition_starts() {
+  local head=$1/image-head line start name i j
+  local -a starts=() names=()
+  # head closes the pipe after 1 MiB: gzip's SIGPIPE is expected
+  gzip -dc -- "$IMAGE_PATH" 2>/dev/null | head -c 1048576 >"$head" || true
+  truncate -s "$IMAGE_RAW_BYTES" -- "$head"
+  while IFS= read -r line; do
+    [[ $line =~ start=\ *([0-9]+), ]] || continue
+    start=$((BASH_REMATCH[1] * 512)) name=''
+    [[ $line =~ name=\"([^\"]*)\" ]] && name=${BASH_REMATCH[1]}
+    # insertion sort: a table's order need not be the disk's
+    for ((i = ${#starts[@]}; i > 0 && starts[i - 1] > start; i--)); do
+      j=$((i - 1))
+      starts[i]=${starts[j]} names[i]=${names[j]}
+    done
+    starts[i]=$start names[i]=${name:-partition at ${start}}
+  done < <(sfdisk -d -- "$head" 2>/dev/null || true)
+  rm -f -- "$head"
+  for i in "${!starts[@]}"; do printf '%s %s\n' "${starts[i]}" "${names[i]}"; done
+}
+
+# image_check_filesystems RUN_DIR: before anything is written, prove that this kernel can mount
+# every ext2/3/4 partition of the image read-write (the installer mounts the root and
+# edge_persistent): read each superblock from one decompression pass, then make and mount a test
+# ext4 with the same incompat and ro_compat features (as the step 1 preflight does for its fixed
+# list). An unknown or never-supported feature fails at once.
+image_check_filesystems() {
+  local run_dir=$1 dir=$1/image-fs pos=0 off start name i feats why
+  local -a starts=() names=()
+  local -A tried=()
+  mkdir -p -- "$dir"
+  while read -r start name; do starts+=("$start") names+=("$name"); done < <(image_partition_starts "$dir")
+  {
+    for i in "${!starts[@]}"; do
+      off=$((starts[i] + 1024))
+      dd iflag=skip_bytes,count_bytes,fullblock bs=64K skip=$((off - pos)) count=1024 status=none of="$dir/sb.$i" 2>/dev/null || true
+      pos=$((off + 1024))
+    done
+  } < <(gzip -dc -- "$IMAGE_PATH" 2>/dev/null)
+  for i in "${!starts[@]}"; do
+    [[ -s $dir/sb.$i ]] || continue
+    (($(image_le "$dir/sb.$i" 56 2) == 0xEF53)) || continue
+    feats=$(image_ext4_names "$(image_le "$dir/sb.$i" 96 4)" "${IMAGE_EXT4_INCOMPAT[@]}")
+    feats+=,$(image_ext4_names "$(image_le "$dir/sb.$i" 100 4)" "${IMAGE_EXT4_RO_COMPAT[@]}")
+    feats=${feats#,} feats=${feats%,}
+    log "image: ${names[i]} is ext2/3/4 with features ${feats}"
+    if [[ $feats == *[?!]* ]]; then
+      local f
+      local -a all=() bad=()
+      IFS=, read -r -a all <<<"$feats"
+      for f in "${all[@]}"; do [[ $f != [?!]* ]] || bad+=("${f#!}"); done
+      rm -rf -- "$dir"
+      die "the OS image's ${names[i]} file system uses ext4 features Linux cannot mount read-write (${bad[*]}); nothing was written; rebuild the image without them"
+    fi
+    [[ -z ${MI_TEST_NO_KERNEL_CHECK:-} && -z ${tried[$feats]:-} ]] || continue
+    tried[$feats]=1
+    [[ $feats != *meta_bg* ]] || feats+=,^resize_inode
+    if ! why=$(req_try_mount ext4 "$dir/test.img" "$dir/mnt" mkfs.ext4 -F -q -O "$feats"); then
+      rm -rf -- "$dir"
+      die "this kernel cannot mount the OS image's ${names[i]} file system (ext4 with ${feats}: ${why}); nothing was written; use a bootkit whose kernel supports these features"
+    fi
+    rm -f -- "$dir/test.img"
+  done
+  rm -rf -- "$dir"
+  return 0
+}
+
 # image_progress: read dd's status=progress output (\r separated), keep it in the log and show a
 # line on the console every 15 seconds.
 image_progress() {

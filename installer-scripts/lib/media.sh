@@ -93,6 +93,21 @@ media_mount() {
   MEDIA_MOUNTED=1
 }
 
+# media_read_tree DIR: read every file under DIR once (to /dev/null), so an unreadable sector of
+# the media shows before anything is written (and the later copy comes from the page cache).
+# Prints the file that failed; returns 1 then. An absent DIR reads as empty.
+media_read_tree() {
+  local dir=$1
+  [[ -d $dir ]] || return 0
+  (
+    shopt -s globstar nullglob dotglob
+    for f in "$dir"/**; do
+      [[ -f $f ]] || continue
+      cat -- "$f" >/dev/null 2>&1 || { printf '%s\n' "${f#"$dir"/}"; exit 1; }
+    done
+  )
+}
+
 # media_release: unmount the media; eject it when it is an optical drive.
 media_release() {
   ((MEDIA_MOUNTED)) || return 0

@@ -31,8 +31,27 @@ export function interruptNote(): string {
   return note;
 }
 
+/** Synchronous steps run when make-iso ends on a signal, before the temps go (see onInterrupt). */
+const interruptSteps = new Set<() => void>();
+
+/**
+ * Registers a synchronous step for a signal's exit, which cannot wait for a command's own async
+ * cleanup (e.g. `write` clearing the first MiB of a half-written drive). Returns its remover.
+ */
+export function onInterrupt(step: () => void): () => void {
+  interruptSteps.add(step);
+  return () => interruptSteps.delete(step);
+}
+
 function cleanUp(): void {
   killChildTools();
+  for (const step of interruptSteps) {
+    try {
+      step();
+    } catch {
+      // best effort: the exit and its message still follow
+    }
+  }
   removeAllTempsSync();
 }
 

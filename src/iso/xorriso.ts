@@ -45,9 +45,12 @@ export async function writeIso(
   try {
     await proc;
   } catch (err) {
-    const e = err as { code?: string; exitCode?: number };
+    const e = err as { code?: string; exitCode?: number; signal?: string };
     if (e.code === 'ENOENT') throw new MissingToolError('xorriso', packageForTool('xorriso'));
-    throw new ToolError(['xorriso', ...args].join(' '), e.exitCode, last.slice(-5).join(' | '), { cause: err });
+    throw new ToolError(['xorriso', ...args].join(' '), e.exitCode, last.slice(-5).join(' | '), {
+      cause: err,
+      ...(e.signal ? { signal: e.signal } : {}),
+    });
   }
   progress({ step: 'write-iso', kind: 'end', done: totalBytes, total: totalBytes });
   return hash ? sha256File(plan.output, undefined, signal) : undefined;

@@ -3,6 +3,7 @@
 // first bad byte. Progress is plain data; nothing here prints.
 import { createHash } from 'node:crypto';
 import { constants as C } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { run } from '../exec.js';
 import { InterruptedError, UserError, VerificationError } from '../errors.js';
@@ -434,6 +435,23 @@ async function clearHead(sink: Sink, buf: Buffer, len: number): Promise<void> {
     await sink.sync();
   } catch {
     // the device may be gone; the error being reported matters more
+  }
+}
+
+/**
+ * clearHead for the signal path, which cannot wait for the writer's own catch: zeroes the first
+ * MiB (or `len` bytes) of `target` synchronously so a half-written drive never boots. Best effort.
+ */
+export function clearHeadSync(target: string, len = HEAD): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(target, 'r+');
+    writeSync(fd, Buffer.alloc(len), 0, len, 0);
+    fsyncSync(fd);
+  } catch {
+    // the drive may be gone; the interrupted line still says it holds a partial image
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

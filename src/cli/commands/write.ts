@@ -17,10 +17,10 @@ import {
 import { formatBytes } from '../../io/size.js';
 import { checkTarget, mountsToUnmount, type Refusal, type TargetFacts } from '../../usb/safety.js';
 import { inspectSource, inspectTarget } from '../../usb/target.js';
-import { writeImage } from '../../usb/image-writer.js';
+import { clearHeadSync, writeImage } from '../../usb/image-writer.js';
 import { canPrompt, confirmTyped } from '../confirm.js';
 import { registerTemp, removeTemp } from '../../io/temps.js';
-import { setInterruptNote } from '../interrupt.js';
+import { onInterrupt, setInterruptNote } from '../interrupt.js';
 import type { Cli } from '../context.js';
 
 export interface WriteCommandOptions {
@@ -229,6 +229,13 @@ export async function runWrite(
       ? `the unfinished image file ${created} was removed`
       : `${target.path} holds a partial image now; write it again before using it`,
   );
+  // A signal ends make-iso at once (interrupt.ts): while blocks are being written, the first MiB
+  // (written last) still holds the old content; clear it so a half-written target never boots.
+  let writing = false;
+  const forgetInterruptStep = onInterrupt(() => {
+    if (writing) clearHeadSync(target.path, Math.min(1024 * 1024, source.size));
+  });
+  const progress = withRate(cli.progress);
   let finishedOk = false;
   try {
     const result = await writeImage({
@@ -238,7 +245,10 @@ export async function runWrite(
       expectMajMin: target.kind === 'block' ? target.node?.majMin : undefined,
       verify: opts.verify,
       signal: ac.signal,
-      progress: withRate(cli.progress),
+      progress: (e) => {
+        if (e.step === 'write' && (e.kind === 'start' || e.kind === 'end')) writing = e.kind === 'start';
+        progress(e);
+      },
     });
     if (wantData !== undefined) {
       const room = target.kind === 'block' ? (target.drive?.size ?? 0) : (await stat(target.path)).size;
@@ -260,6 +270,7 @@ export async function runWrite(
     finishedOk = true;
   } finally {
     process.off('SIGINT', onSigint);
+    forgetInterruptStep();
     if (created && !finishedOk) await removeTemp(created);
     forgetCreated();
   }
