@@ -11,6 +11,7 @@ import { refuseOutputIsInput } from '../build/publish.js';
 import type { ProgressSink } from '../progress.js';
 import { answersDigest, redactAnswers } from '../render/installer-config.js';
 import { formatBytes } from '../io/size.js';
+import { hasK3sBundle } from '../k3s/bundle.js';
 import type { Output } from './output.js';
 
 export interface BuildFlags {
@@ -82,6 +83,7 @@ export async function buildRequestFor(
     tmpfsSize: a.tmpfsSize,
     maskedUnits: a.provisioningServices.map(normalizeUnitName),
     ...(a.userAppsDir ? { userAppsDir: a.userAppsDir } : {}),
+    ...(a.hostType === 'kubernetes' && (await hasK3sBundle(a)) ? { k3s: { ...(a.kubernetes.bundle ? { bundle: a.kubernetes.bundle } : {}) } } : {}),
     mode: a.mode,
     ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
   };
