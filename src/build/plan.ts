@@ -195,7 +195,12 @@ function buildVolumeId(req: BuildRequest, facts: BuildFacts, change: RootfsChang
     req.answersDigest,
     sha256Text(JSON.stringify(rootfsAdded(change))),
     JSON.stringify([req.kernelArgs, req.console, req.tmpfsSize, change.mask, req.mode, epoch]),
-    JSON.stringify([req.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, files(facts.staticFiles), files(facts.userApps), files(facts.k3s?.files ?? [])]),
+    JSON.stringify([
+      req.bootTimeout ?? DEFAULT_BOOT_TIMEOUT,
+      files(facts.staticFiles),
+      files(facts.userApps),
+      files(facts.k3s?.files ?? []),
+    ]),
   ]);
 }
 

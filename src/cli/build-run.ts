@@ -83,7 +83,9 @@ export async function buildRequestFor(
     tmpfsSize: a.tmpfsSize,
     maskedUnits: a.provisioningServices.map(normalizeUnitName),
     ...(a.userAppsDir ? { userAppsDir: a.userAppsDir } : {}),
-    ...(a.hostType === 'kubernetes' && (await hasK3sBundle(a)) ? { k3s: { ...(a.kubernetes.bundle ? { bundle: a.kubernetes.bundle } : {}) } } : {}),
+    ...(a.hostType === 'kubernetes' && (await hasK3sBundle(a))
+      ? { k3s: { ...(a.kubernetes.bundle ? { bundle: a.kubernetes.bundle } : {}) } }
+      : {}),
     mode: a.mode,
     ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
   };

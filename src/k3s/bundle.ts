@@ -99,7 +99,9 @@ export async function readK3sBundle(
   const s = await exists(from);
   if (!s) {
     throw new UserError(
-      source ? `kubernetes.bundle: ${from} does not exist` : `hostType kubernetes: no k3s bundle (${from} does not exist); ${help}`,
+      source
+        ? `kubernetes.bundle: ${from} does not exist`
+        : `hostType kubernetes: no k3s bundle (${from} does not exist); ${help}`,
     );
   }
   let dir = from;
@@ -155,7 +157,10 @@ export async function readK3sBundle(
 }
 
 /** True when the answers give a k3s bundle: kubernetes.bundle, or an `artifacts/` directory in userAppsDir. */
-export async function hasK3sBundle(a: { kubernetes: { bundle?: string | undefined }; userAppsDir?: string | undefined }): Promise<boolean> {
+export async function hasK3sBundle(a: {
+  kubernetes: { bundle?: string | undefined };
+  userAppsDir?: string | undefined;
+}): Promise<boolean> {
   if (a.kubernetes.bundle) return true;
   if (!a.userAppsDir) return false;
   return (await exists(join(a.userAppsDir, USER_APPS_ARTIFACTS)))?.isDirectory() ?? false;

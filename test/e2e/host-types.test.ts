@@ -163,7 +163,9 @@ function ssh(port: number, command: string): { status: number | null; out: strin
 function sshOk(vm: Vm, port: number, command: string): string {
   const r = ssh(port, command);
   if (r.status !== 0) {
-    throw new Error(`ssh '${command}' exited ${r.status}:\n${r.out}\n--- serial tail ---\n${tailLines(vm.serialLog(), 40)}`);
+    throw new Error(
+      `ssh '${command}' exited ${r.status}:\n${r.out}\n--- serial tail ---\n${tailLines(vm.serialLog(), 40)}`,
+    );
   }
   return r.out;
 }
@@ -252,7 +254,12 @@ describe('the build checks the k3s bundle', () => {
 
   it('refuses hostType kubernetes without a bundle, naming what is missing', async () => {
     await expect(
-      buildFixtureIso(fx, { dir, name: 'no-bundle', osImage: emt.osImage, answers: { ...base(), hostType: 'kubernetes' } }),
+      buildFixtureIso(fx, {
+        dir,
+        name: 'no-bundle',
+        osImage: emt.osImage,
+        answers: { ...base(), hostType: 'kubernetes' },
+      }),
     ).rejects.toThrow(/hostType: kubernetes needs a k3s air-gap bundle: set kubernetes\.bundle .*k3s.*install\.sh/);
   });
 });
@@ -325,7 +332,9 @@ describe('host types on the EMT-shaped OS image', () => {
       }
       sshOk(vm, port, 'cmp /opt/make-iso/k3s-bundle/k3s /opt/make-iso/k3s/bin/k3s');
       // the unit, k3s's environment (proxy), config and mirror
-      expect(sshOk(vm, port, 'sudo -n systemctl is-enabled make-iso-k3s.service k3s.service')).toBe('enabled\nenabled\n');
+      expect(sshOk(vm, port, 'sudo -n systemctl is-enabled make-iso-k3s.service k3s.service')).toBe(
+        'enabled\nenabled\n',
+      );
       expect(sshOk(vm, port, 'sudo -n systemctl show -p EnvironmentFiles k3s.service')).toContain('/etc/environment');
       const config = sshOk(vm, port, 'sudo -n cat /etc/rancher/k3s/config.yaml');
       expect(config).toMatch(/^data-dir: \/opt\/rancher\/k3s$/m);

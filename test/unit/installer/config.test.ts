@@ -99,7 +99,9 @@ describe('install.env', () => {
       const r = load(`${good}${bad}\n`);
       expect(r.status, bad).toBe(1);
       expect(r.errors[0], bad).toMatch(
-        new RegExp(`install\\.env:${badLine}: (not a single-quoted|MI_\\w+ is not a known|PATH is not|MI_TEST_TARGET is not)`),
+        new RegExp(
+          `install\\.env:${badLine}: (not a single-quoted|MI_\\w+ is not a known|PATH is not|MI_TEST_TARGET is not)`,
+        ),
       );
       expect(r.pwned, bad).toBe(false);
     }
