@@ -364,10 +364,7 @@ const kubernetes = z
       .describe('`flannel-iface`: the interface the cluster network uses'),
     dataDir: z
       .string()
-      .regex(
-        /^\/opt\/[A-Za-z0-9._\/-]+$/,
-        'must be a directory under /opt (edge_persistent); /var is tmpfs on the node',
-      )
+      .regex(/^\/opt\/[A-Za-z0-9._/-]+$/, 'must be a directory under /opt (edge_persistent); /var is tmpfs on the node')
       .default(K3S_DEFAULT_DATA_DIR)
       .describe('k3s `data-dir`, under /opt (edge_persistent)'),
     extraArgs: z.array(k3sArg).default([]).describe('extra `k3s server` arguments, e.g. `--disable=traefik`'),
