@@ -175,6 +175,17 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
     expect(sh('sha256sum <"$1"', dev)).toBe(before);
   });
 
+  it('hostType container on an image without docker or containerd fails before configuring, naming it', () => {
+    const dev = newLoop('no-engine.img');
+    const r = install(dev, { MI_HOST_TYPE: 'container' });
+    expect(r.status).toBe(1);
+    expect(r.lines.at(-1)).toMatch(
+      /^MAKE-ISO-INSTALLER: FAILED: step 7\/10 \(configure the installed system\): the host type cannot be set up: hostType container needs a container engine \(docker or containerd\)/,
+    );
+    expect(r.log).not.toContain('wrote /etc/make-iso/host-type');
+    expect(spawnSync('sfdisk', ['-d', dev]).status).not.toBe(0);
+  });
+
   it('a failure after the write clears the partition table so the half-installed disk never boots', () => {
     const dev = newLoop('half.img');
     const r = install(dev, {}, 'bad');
@@ -221,7 +232,6 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
       MI_CLOUD_INIT: 'yes',
       MI_USER_APPS_DIR: 'user-apps',
       MI_HUGEPAGES: '0',
-      MI_HOST_TYPE: 'container',
     });
     expect(again.status, again.log).toBe(0);
     const root = `${dev}p2`;
@@ -233,6 +243,6 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
     // user apps land on edge_persistent (the node's /opt), not under the rootfs's hidden /opt
     expect(debugfsCat(`${dev}p3`, '/user-apps/app1/run.sh')).toBe('echo app1\n');
     expect(debugfsStat(root, '/opt/user-apps')).not.toMatch(/Type: directory/);
-    expect(debugfsCat(root, '/etc/make-iso/host-type')).toBe('container\n');
+    expect(debugfsCat(root, '/etc/make-iso/host-type')).toBe('kubernetes\n');
   });
 });
