@@ -182,6 +182,13 @@ export function redactAnswers(a: Answers): Record<string, unknown> {
       })),
     },
     userAppsDir: name(a.userAppsDir),
+    kubernetes: {
+      ...a.kubernetes,
+      bundle: name(a.kubernetes.bundle),
+      registryMirrors: Object.fromEntries(
+        Object.entries(a.kubernetes.registryMirrors).map(([reg, urls]) => [reg, urls.map((u) => redactUrl(u))]),
+      ),
+    },
   };
   delete copy.$schema;
   return JSON.parse(canonicalJson(copy)) as Record<string, unknown>;

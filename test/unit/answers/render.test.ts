@@ -401,3 +401,16 @@ describe('kubernetes (k3s bundle checked by the build)', () => {
     expect(() => answers({ kubernetes: { extraArgs: ['--a b'] } })).toThrow(/one k3s argument/);
   });
 });
+
+test('the redacted answers hold the k3s bundle by name and no registry credentials', () => {
+  const r = redactAnswers(
+    answers({
+      kubernetes: {
+        bundle: '/home/me/k3s/bundle.tar',
+        registryMirrors: { 'docker.io': ['https://u:pw@mirror.example'] },
+      },
+    }),
+  ) as { kubernetes: { bundle: string; registryMirrors: Record<string, string[]> } };
+  expect(r.kubernetes.bundle).toBe('bundle.tar');
+  expect(r.kubernetes.registryMirrors['docker.io']).toEqual(['https://<redacted>@mirror.example']);
+});
