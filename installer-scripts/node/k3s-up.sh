@@ -6,7 +6,7 @@
 # gives the user a kubeconfig, and says on the console whether the cluster is up and if not, why.
 # Every step is idempotent: the node's /var is tmpfs, /opt and /etc/rancher persist.
 set -euo pipefail
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH=${MI_K3S_PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}
 
 BASE=${MI_K3S_BASE:-/opt/make-iso}
 ENV_FILE=${MI_K3S_ENV:-/etc/make-iso/k3s.env}
@@ -16,6 +16,7 @@ USER_APPS=${MI_K3S_USER_APPS:-/opt/user-apps}
 BUNDLE=$BASE/k3s-bundle
 BIN=$BASE/k3s/bin
 STAMP=$BASE/k3s/installed
+K3S_UNIT_FILE=${MI_K3S_UNIT_FILE:-/etc/systemd/system/k3s.service}
 K3S_USER='' K3S_DATA_DIR=/opt/rancher/k3s
 K3S_EXTRA_ARGS=()
 
@@ -66,7 +67,7 @@ place_files() {
 install_k3s() {
   local want rc=0
   want="$(cat "$BUNDLE/SHA256SUMS") ${K3S_EXTRA_ARGS[*]}"
-  if [[ -f /etc/systemd/system/k3s.service && -f $STAMP && $(<"$STAMP") == "$want" ]]; then
+  if [[ -f $K3S_UNIT_FILE && -f $STAMP && $(<"$STAMP") == "$want" ]]; then
     return 0
   fi
   say "installing k3s from the air-gap bundle"
@@ -108,7 +109,8 @@ user_kubeconfig() {
 main() {
   # shellcheck source=/dev/null
   [[ -r $ENV_FILE ]] && source "$ENV_FILE"
-  [[ $K3S_DATA_DIR == /opt/* ]] || fail "the k3s data dir ${K3S_DATA_DIR} is not under /opt"
+  # (the answers and the installer keep it under /opt)
+  [[ $K3S_DATA_DIR == /?* && $K3S_DATA_DIR != *..* ]] || fail "the k3s data dir '${K3S_DATA_DIR}' is not an absolute path"
   verify_bundle
   place_files
   install_k3s
