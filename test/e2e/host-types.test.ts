@@ -304,6 +304,8 @@ describe('host types on the EMT-shaped OS image', () => {
       answers: {
         ...base(),
         hostType: 'kubernetes',
+        // a host name in /etc/hosts: sudo otherwise warns on stderr, which sshOk's output includes
+        hostname: 'k3s-node',
         userAppsDir: apps,
         kubernetes: {
           bundle: REAL_BUNDLE ?? standin!.tar,
