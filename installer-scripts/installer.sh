@@ -28,6 +28,8 @@ source "$MI_LIB_DIR/media.sh"
 source "$MI_LIB_DIR/image.sh"
 # shellcheck source=lib/configure.sh
 source "$MI_LIB_DIR/configure.sh"
+# shellcheck source=lib/hosttype.sh
+source "$MI_LIB_DIR/hosttype.sh"
 # shellcheck source=lib/bootentry.sh
 source "$MI_LIB_DIR/bootentry.sh"
 # shellcheck source=lib/requirements.sh
@@ -263,13 +265,14 @@ verify_image() {
 configure() {
   cfg_mount_root "$PART_ROOTFS" "$MI_RUN_DIR/target"
   cfg_check_image
+  cfg_check_host_type "$MEDIA_ROOT"
   cfg_user
   cfg_ssh_keys
   cfg_proxy
   cfg_hostname
   cfg_network
   cfg_ntp
-  cfg_host_type
+  cfg_host_type "$MEDIA_ROOT" "${MI_INSTALL_ENV%/*}" "$MI_RUN_DIR"
   cfg_cloud_init "${MI_INSTALL_ENV%/*}"
   cfg_hugepages
   cfg_user_apps "$MEDIA_ROOT" "$MI_RUN_DIR"

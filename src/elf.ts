@@ -92,3 +92,20 @@ export function parseElf(buf: Buffer): ElfInfo | null {
   if (info.runpath.length === 0) info.runpath = rpath;
   return info;
 }
+
+/** e_machine values of the architectures a node can run, by Debian/k3s architecture name. */
+const ELF_MACHINES: Record<number, string> = {
+  3: '386',
+  40: 'arm',
+  62: 'amd64',
+  183: 'arm64',
+  243: 'riscv64',
+  21: 'ppc64le',
+};
+
+/** The architecture an ELF file is built for (`amd64`, `arm64`, ...); null if not ELF. */
+export function elfArchitecture(buf: Buffer): string | null {
+  if (!isElf(buf) || buf.length < 20) return null;
+  const machine = buf[5] === 2 ? buf.readUInt16BE(18) : buf.readUInt16LE(18);
+  return ELF_MACHINES[machine] ?? `ELF machine ${machine}`;
+}

@@ -11,13 +11,13 @@ CONFIG_SCALARS=(
   MI_HTTP_PROXY MI_HTTPS_PROXY MI_NO_PROXY MI_NET_MODE MI_NET_INTERFACE MI_NET_ADDRESS
   MI_NET_PREFIX MI_NET_GATEWAY MI_HOST_TYPE MI_LVM_SIZE_GIB MI_HUGEPAGES MI_DISK_MATCH
   MI_DISK_PICK MI_DISK_MIN_GIB MI_DISK_MAX_GIB MI_DISK_ROTATIONAL MI_DISK_WIPE_EXISTING
-  MI_AFTER_INSTALL MI_CLOUD_INIT MI_USER_APPS_DIR MI_USER_SUDO MI_PERSISTENT_SIZE_GIB
-  MI_IMAGE_CLOUD_INIT MI_IMAGE_CHRONY MI_IMAGE_SUDO MI_IMAGE_SSHD MI_IMAGE_PERSISTENT
+  MI_AFTER_INSTALL MI_CLOUD_INIT MI_USER_APPS_DIR MI_USER_SUDO MI_PERSISTENT_SIZE_GIB MI_K3S_BUNDLE
+  MI_K3S_DATA_DIR MI_IMAGE_CLOUD_INIT MI_IMAGE_CHRONY MI_IMAGE_SUDO MI_IMAGE_SSHD MI_IMAGE_PERSISTENT
 )
 CONFIG_IMAGE_NEEDS_FILE=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../image-needs.tsv
 CONFIG_ARRAYS=(
   MI_SSH_KEYS MI_NET_DNS MI_NTP_SERVERS MI_DISK_BY_ID MI_DISK_BY_PATH MI_DISK_SERIAL
-  MI_DISK_WWN MI_DISK_MODEL MI_DISK_TRANSPORT
+  MI_DISK_WWN MI_DISK_MODEL MI_DISK_TRANSPORT MI_K3S_SHA256S MI_K3S_EXTRA_ARGS
 )
 CONFIG_ERRORS=()
 
@@ -165,6 +165,17 @@ config_validate() {
   done
   [[ -z $MI_USER_APPS_DIR || ($MI_USER_APPS_DIR =~ ^[A-Za-z0-9._/+-]+$ && $MI_USER_APPS_DIR != *..*) ]] ||
     config_err MI_USER_APPS_DIR "must be a path on the media without '..'"
+  [[ -z $MI_K3S_BUNDLE || ($MI_K3S_BUNDLE =~ ^[A-Za-z0-9._/+-]+$ && $MI_K3S_BUNDLE != *..*) ]] ||
+    config_err MI_K3S_BUNDLE "must be a path on the media without '..'"
+  for v in "${MI_K3S_SHA256S[@]}"; do
+    [[ $v =~ ^[0-9a-f]{64}\ \ [A-Za-z0-9._+-]+$ ]] || config_err MI_K3S_SHA256S "not '<sha256>  <name>': '${v:0:80}'"
+  done
+  [[ -z $MI_K3S_DATA_DIR || ($MI_K3S_DATA_DIR =~ ^/opt/[A-Za-z0-9._/-]+$ && $MI_K3S_DATA_DIR != *..*) ]] ||
+    config_err MI_K3S_DATA_DIR "must be a directory under /opt"
+  for v in "${MI_K3S_EXTRA_ARGS[@]}"; do
+    [[ $v =~ ^[^[:space:]\'\"\\\$\`\;]+$ ]] || config_err MI_K3S_EXTRA_ARGS "not one plain argument: '${v:0:40}'"
+  done
+  if [[ -n $MI_K3S_BUNDLE && ${#MI_K3S_SHA256S[@]} -eq 0 ]]; then config_err MI_K3S_SHA256S "empty with MI_K3S_BUNDLE set"; fi
   ((${#CONFIG_ERRORS[@]} == 0))
 }
 

@@ -200,9 +200,38 @@ cfg_ntp() {
   log "ntp: ${#MI_NTP_SERVERS[@]} server(s) through cloud-init's ntp module (chrony)"
 }
 
-# cfg_host_type: the host type marker read by the node's provisioning (kubernetes|container).
+# cfg_host_type MEDIA_DIR CONFIG_DIR RUN_DIR: the host type marker (kubernetes|container), then
+# what the host type needs on the node (hosttype.sh).
 cfg_host_type() {
   printf '%s\n' "$MI_HOST_TYPE" | cfg_write etc/make-iso/host-type 0644
+  case $MI_HOST_TYPE in
+    container) ht_container ;;
+    kubernetes) ht_kubernetes "$1" "$2" "$3" ;;
+  esac
+}
+
+# cfg_check_host_type MEDIA_DIR: the host type can be set up on this image and media (checked
+# before the first write): container needs an engine in the image; kubernetes with a bundle needs
+# edge_persistent and the bundle's files on the media. Needs CFG_ROOT mounted.
+cfg_check_host_type() {
+  local media=$1 entry
+  local -a why=()
+  case $MI_HOST_TYPE in
+    container)
+      [[ -n $(ht_container_engine) ]] ||
+        why+=("hostType container needs a container engine (docker or containerd) in the OS image, which it lacks")
+      ;;
+    kubernetes)
+      if [[ -n $MI_K3S_BUNDLE ]]; then
+        [[ -n $PART_PERSISTENT ]] || why+=("hostType kubernetes needs an edge_persistent partition for k3s, which the OS image lacks")
+        for entry in "${MI_K3S_SHA256S[@]}"; do
+          [[ -f $media/$MI_K3S_BUNDLE/${entry#*  } ]] || why+=("the k3s bundle on the media lacks ${MI_K3S_BUNDLE}/${entry#*  }")
+        done
+      fi
+      ;;
+  esac
+  command -v systemctl >/dev/null || why+=("the installer has no systemctl to enable the host type's units")
+  ((${#why[@]} == 0)) || die "the host type cannot be set up: $(IFS=';' && printf '%s' "${why[*]}")"
 }
 
 # cfg_has_cloud_init: the installed image carries cloud-init (its /etc/cloud/cloud.cfg).

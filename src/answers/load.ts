@@ -6,7 +6,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml
 import type { z } from 'zod';
 import { answersSchema, type Answers } from './schema.js';
 import { KNOWN_ELSEWHERE } from './legacy-keys.js';
-import { checkPaths, checkRules, type AnswerPaths } from './rules.js';
+import { checkK3sAnswers, checkPaths, checkRules, type AnswerPaths } from './rules.js';
 
 export interface LoadResult {
   /** Present only when there are no errors. */
@@ -252,6 +252,11 @@ export async function validateAnswers(
     opts.checkFiles === false ? { errors: [], warnings: [] } : await checkPaths(pathsOf(answers, baseDir), opts);
   const errors = [...rules.errors, ...files.errors];
   const warnings = [...rules.warnings, ...files.warnings];
+  if (opts.checkFiles !== false) {
+    const k3s = await checkK3sAnswers(answers, copy.hostType === 'kubernetes');
+    errors.push(...k3s.errors);
+    warnings.push(...k3s.warnings);
+  }
   return errors.length ? { errors, warnings } : { answers, errors, warnings };
 }
 

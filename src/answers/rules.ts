@@ -6,6 +6,7 @@ import { basename, dirname } from 'node:path';
 import { sha256File, siblingSha256 } from '../io/hash.js';
 import type { Answers } from './schema.js';
 import { RESERVED_USERS } from '../facts.js';
+import { hasK3sBundle } from '../k3s/bundle.js';
 
 export interface RuleResult {
   errors: string[];
@@ -196,6 +197,22 @@ export async function checkPaths(p: AnswerPaths, opts: { force?: boolean } = {})
     }
   }
   return { errors, warnings };
+}
+
+/**
+ * hostType kubernetes needs a k3s air-gap bundle (kubernetes.bundle, or userAppsDir/artifacts).
+ * Said explicitly in the answers, its absence is an error naming what is missing. Left to the
+ * default, the node gets the host-type marker only, as before k3s support (the installer logs it).
+ * The bundle's contents (files, checksums, architecture) are checked by the build.
+ */
+export async function checkK3sAnswers(a: Answers, explicit: boolean): Promise<RuleResult> {
+  if (!explicit || a.hostType !== 'kubernetes' || (await hasK3sBundle(a))) return { errors: [], warnings: [] };
+  return {
+    errors: [
+      'hostType: kubernetes needs a k3s air-gap bundle: set kubernetes.bundle (a directory or tar with k3s, k3s-airgap-images-amd64.tar.zst, install.sh and their sha256) or put them in userAppsDir/artifacts/',
+    ],
+    warnings: [],
+  };
 }
 
 /** Reads the inputs and compares their sha256 with the answers (or the image's .sha256sum). */

@@ -338,6 +338,44 @@ const cloudInit = z
   .prefault({})
   .describe('extras applied by cloud-init (NoCloud) on the installed node');
 
+/** Where the node keeps k3s's state: on edge_persistent (/opt), since /var is tmpfs. */
+export const K3S_DEFAULT_DATA_DIR = '/opt/rancher/k3s';
+
+const k3sArg = z
+  .string()
+  .regex(/^[^\s'"\\$`;]+$/, 'must be one k3s argument without spaces, quotes, backslashes, "$", "`" or ";"');
+
+const registryHost = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, 'must be a registry host such as `docker.io` or `registry.example:5000`');
+
+const kubernetes = z
+  .strictObject({
+    bundle: filePath
+      .optional()
+      .describe(
+        'k3s air-gap bundle: a directory or a .tar/.tar.gz/.tgz holding `k3s`, `k3s-airgap-images-<arch>.tar[.gz|.zst]` and `install.sh`, each with its sha256 (a `sha256sum*.txt` list or `<file>.sha256`); default: `artifacts/` in userAppsDir',
+      ),
+    nodeIp: ipAddress.optional().describe('`node-ip` of the k3s node; default: k3s picks the default route address'),
+    interface: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'must be a network interface name such as `enp1s0` (at most 15 characters)')
+      .optional()
+      .describe('`flannel-iface`: the interface the cluster network uses'),
+    dataDir: z
+      .string()
+      .regex(/^\/opt\/[A-Za-z0-9._/-]+$/, 'must be a directory under /opt (edge_persistent); /var is tmpfs on the node')
+      .default(K3S_DEFAULT_DATA_DIR)
+      .describe('k3s `data-dir`, under /opt (edge_persistent)'),
+    extraArgs: z.array(k3sArg).default([]).describe('extra `k3s server` arguments, e.g. `--disable=traefik`'),
+    registryMirrors: z
+      .record(registryHost, z.array(z.url({ protocol: /^https?$/ })).min(1))
+      .default({})
+      .describe('registry mirrors for `/etc/rancher/k3s/registries.yaml`: registry -> endpoint URLs'),
+  })
+  .prefault({})
+  .describe('single-node k3s (hostType kubernetes), installed air-gapped at the first boot');
+
 const consoleSchema = z
   .strictObject({
     port: z
@@ -370,7 +408,10 @@ export const answersSchema = z
     hostType: z
       .enum(['kubernetes', 'container'])
       .default('kubernetes')
-      .describe('what the node runs: `kubernetes` or `container`'),
+      .describe(
+        'what the node runs: `kubernetes` (single-node k3s from an air-gap bundle) or `container` (the docker/containerd the image ships)',
+      ),
+    kubernetes,
     disk,
     lvm,
     persistent,

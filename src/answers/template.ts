@@ -59,7 +59,17 @@ network:
 ntp:
   servers: []                            # e.g. [pool.ntp.org]; empty keeps the image default
 
-hostType: kubernetes                     # kubernetes | container
+# What the node runs: kubernetes (single-node k3s, needs the air-gap bundle below) or container
+# (the docker/containerd the OS image ships). Unset: kubernetes without k3s (only the marker).
+# hostType: kubernetes                   # kubernetes | container
+# kubernetes:
+#   bundle: ./k3s-bundle                 # dir or tar: k3s, k3s-airgap-images-amd64.tar.zst, install.sh and
+#                                        # their sha256 (sha256sum-amd64.txt); default: userAppsDir/artifacts
+#   nodeIp: 192.168.1.50                 # default: k3s picks the default route address
+#   interface: enp1s0                    # flannel-iface
+#   dataDir: /opt/rancher/k3s            # under /opt (edge_persistent)
+#   extraArgs: []                        # e.g. [--disable=traefik]
+#   registryMirrors: {}                  # e.g. {docker.io: ['https://mirror.example:5000']}
 
 # How the installer picks the target disk. The install media is never a candidate.
 # With no rules every disk qualifies; rules are globs.

@@ -23,6 +23,7 @@ import { mergePackages, type PackageMerge } from '../packages/merge.js';
 import { packageFiles, readPackage } from '../packages/read.js';
 import type { PackageContents } from '../packages/entries.js';
 import { loadRequirements } from '../requirements.js';
+import { readK3sBundle, USER_APPS_ARTIFACTS } from '../k3s/bundle.js';
 import { osImageInfo, type BuildFacts, type BuildRequest, type DigestedFile } from './plan.js';
 
 export const installerScriptsDir = join(projectRoot, 'installer-scripts');
@@ -157,6 +158,34 @@ function addPackages(packages: PackageContents[], scan: BootkitInitramfsScan, pr
   return merge;
 }
 
+/** Where the k3s bundle goes on the ISO when the answers name it (not userAppsDir/artifacts). */
+export const K3S_BUNDLE_ON_MEDIA = 'k3s-bundle';
+
+/** Checks the k3s air-gap bundle and says where the installer finds it on the media. */
+async function readK3s(req: BuildRequest, workDir: string, progress: ProgressSink, signal?: AbortSignal) {
+  if (!req.k3s) return undefined;
+  progress({ step: 'read-inputs', kind: 'info', message: 'checking the k3s air-gap bundle' });
+  const b = await readK3sBundle(req.k3s.bundle, req.userAppsDir, workDir, signal);
+  progress({
+    step: 'read-inputs',
+    kind: 'info',
+    message: `k3s bundle ${b.source}: ${b.files.map((f) => f.name).join(', ')} (${b.arch}), checksums ok`,
+  });
+  const checksums = b.files.map(({ name, sha256 }) => ({ name, sha256 }));
+  // from userAppsDir/artifacts the files are on the media already (user-apps/artifacts)
+  if (!req.k3s.bundle) return { isoDir: `${ISO_PATHS.userApps}/${USER_APPS_ARTIFACTS}`, checksums, files: [] };
+  return {
+    isoDir: K3S_BUNDLE_ON_MEDIA,
+    checksums,
+    files: b.files.map((f) => ({
+      isoPath: `${K3S_BUNDLE_ON_MEDIA}/${f.name}`,
+      hostPath: f.hostPath,
+      sha256: f.sha256,
+      size: f.size,
+    })),
+  };
+}
+
 /**
  * The cheap checks of the OS image, before anything slow starts (so their message always wins).
  * A digest remembered for this very file (unchanged since) means it passed them before.
@@ -251,6 +280,7 @@ export async function readInputs(
   progress({ step: 'read-inputs', kind: 'end', message: `OS image: sha256 ${os.sha256}` });
   if (cache && image && !image.cached) await writeProbeCache(os.sha256, stripCached(image));
   const kernelStat = await stat(bootkit.kernel);
+  const k3s = await readK3s(req, workDir, progress, signal);
   const [kernelSha256, initramfsSha256, installerScripts, staticFiles, userApps] = await Promise.all([
     bootkit.kernelSha256 ?? sha256File(bootkit.kernel),
     bootkit.initramfsSha256 ?? sha256File(bootkit.initramfs),
@@ -274,6 +304,7 @@ export async function readInputs(
     ...(packages ? { packageFiles: packages.files } : {}),
     staticFiles,
     userApps,
+    ...(k3s ? { k3s } : {}),
   };
   return { facts, scan };
 }

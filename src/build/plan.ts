@@ -45,6 +45,8 @@ export interface BuildRequest {
   tmpfsSize?: string;
   maskedUnits?: string[];
   userAppsDir?: string;
+  /** hostType kubernetes with a k3s air-gap bundle: the bundle (dir or tar), else userAppsDir/artifacts. */
+  k3s?: { bundle?: string };
   /** 'auto' (default): overlay when the bootkit's dracut layout is recognised, else rewrite. */
   mode?: InitramfsModeRequest;
   /** Timestamp for every file in the ISO; default: the kernel's modification time. */
@@ -80,6 +82,8 @@ export interface BuildFacts {
   userApps: DigestedFile[];
   /** What the probe found in the OS image (rootfs files, partitions); absent when not probed. */
   image?: OsImageFacts;
+  /** The checked k3s bundle: where it sits on the ISO and the files the build adds for it. */
+  k3s?: { isoDir: string; checksums: Array<{ name: string; sha256: string }>; files: DigestedFile[] };
   /** What the scan found about the initramfs: its dracut layout, and its last archive's compression. */
   initramfs?: { layout: DracutLayout; lastCompression?: string };
 }
@@ -118,6 +122,7 @@ export function installerConfig(
   os: OsImageInfo,
   version: string,
   image?: OsImageFacts,
+  k3s?: BuildFacts['k3s'],
 ): InstallerConfig {
   if ('config' in req.installer) return req.installer.config;
   return renderInstallerConfig(req.installer.answers, {
@@ -125,6 +130,7 @@ export function installerConfig(
     osImageSha256: os.sha256,
     version,
     ...(image ? { image } : {}),
+    ...(k3s ? { k3s: { isoDir: k3s.isoDir, checksums: k3s.checksums } } : {}),
   });
 }
 
@@ -159,6 +165,12 @@ export function rootfsChange(
   ];
   if (config.cloudInit) {
     files.push({ path: 'etc/make-iso/cloud-init.yaml', mode: 0o600, content: Buffer.from(config.cloudInit) });
+  }
+  if (config.k3sConfig) {
+    files.push({ path: 'etc/make-iso/k3s-config.yaml', mode: 0o600, content: Buffer.from(config.k3sConfig) });
+  }
+  if (config.k3sRegistries) {
+    files.push({ path: 'etc/make-iso/k3s-registries.yaml', mode: 0o600, content: Buffer.from(config.k3sRegistries) });
   }
   // make-iso's own files win over a package's file at the same path.
   const own = new Set(files.map((f) => f.path));
@@ -195,7 +207,12 @@ function buildVolumeId(req: BuildRequest, facts: BuildFacts, change: RootfsChang
     req.answersDigest,
     sha256Text(JSON.stringify(rootfsAdded(change))),
     JSON.stringify([req.kernelArgs, req.console, req.tmpfsSize, change.mask, req.mode, epoch]),
-    JSON.stringify([req.bootTimeout ?? DEFAULT_BOOT_TIMEOUT, files(facts.staticFiles), files(facts.userApps)]),
+    JSON.stringify([
+      req.bootTimeout ?? DEFAULT_BOOT_TIMEOUT,
+      files(facts.staticFiles),
+      files(facts.userApps),
+      files(facts.k3s?.files ?? []),
+    ]),
   ]);
 }
 
@@ -214,7 +231,7 @@ function grubConfig(req: BuildRequest, facts: BuildFacts, args: string[], versio
 export function planBuild(req: BuildRequest, facts: BuildFacts, paths: BuildPaths): BuildPlan {
   const version = facts.version;
   const mask = (req.maskedUnits ?? DEFAULT_MASKED_UNITS).map(normalizeUnitName);
-  const config = installerConfig(req, facts.os, version, facts.image);
+  const config = installerConfig(req, facts.os, version, facts.image, facts.k3s);
   const change = rootfsChange(config, mask, facts.installerScripts, version, req.tmpfsSize, facts.packageFiles);
   const epoch = req.sourceDateEpoch ?? facts.kernel.mtime;
   const volid = buildVolumeId(req, facts, change, epoch);
@@ -231,6 +248,7 @@ export function planBuild(req: BuildRequest, facts: BuildFacts, paths: BuildPath
     { isoPath: facts.os.isoPath, hostPath: facts.os.hostPath },
     { isoPath: `${facts.os.isoPath}.sha256sum`, hostPath: sums.path },
     ...facts.userApps.map(({ isoPath, hostPath }) => ({ isoPath, hostPath })),
+    ...(facts.k3s?.files ?? []).map(({ isoPath, hostPath }) => ({ isoPath, hostPath })),
     { isoPath: MANIFEST_ISO_PATH, hostPath: manifestPath },
   ];
   const iso = isoLayout({ output: paths.tmpIso, volid, epoch, kernel: facts.bootkit.kernel, initramfs, boot, files });
@@ -268,7 +286,7 @@ export function composeManifest(
     [facts.os.hostPath, facts.os],
     [plan.boot.grubCfg, { sha256: sha256Text(plan.grubCfg), size: Buffer.byteLength(plan.grubCfg) }],
     [plan.sums.path, { sha256: sha256Text(plan.sums.content), size: Buffer.byteLength(plan.sums.content) }],
-    ...[...facts.staticFiles, ...facts.userApps].map((f) => [f.hostPath, f] as const),
+    ...[...facts.staticFiles, ...facts.userApps, ...(facts.k3s?.files ?? [])].map((f) => [f.hostPath, f] as const),
     ...Object.entries(generated),
   ]);
   const isoFiles = plan.iso.files

@@ -15,6 +15,7 @@ import { refuseOutputIsInput } from '../build/publish.js';
 import type { ProgressSink } from '../progress.js';
 import { answersDigest, redactAnswers } from '../render/installer-config.js';
 import { formatBytes } from '../io/size.js';
+import { hasK3sBundle } from '../k3s/bundle.js';
 import type { Output } from './output.js';
 
 export interface BuildFlags {
@@ -94,6 +95,9 @@ export async function buildRequestFor(
     maskedUnits: a.provisioningServices.map(normalizeUnitName),
     ...(a.userAppsDir ? { userAppsDir: a.userAppsDir } : {}),
     ...(a.packages?.length ? { packages: a.packages } : {}),
+    ...(a.hostType === 'kubernetes' && (await hasK3sBundle(a))
+      ? { k3s: { ...(a.kubernetes.bundle ? { bundle: a.kubernetes.bundle } : {}) } }
+      : {}),
     mode: a.mode,
     ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
   };

@@ -288,7 +288,9 @@ async function askProxy(c: Ctx): Promise<Raw> {
 }
 
 /** Section: network, proxy, NTP and what the node runs. */
-async function askNetworkSection(c: Ctx): Promise<{ proxy: Raw; network: Raw; ntp: Raw; hostType: string }> {
+async function askNetworkSection(
+  c: Ctx,
+): Promise<{ proxy: Raw; network: Raw; ntp: Raw; hostType?: string; kubernetes?: Raw }> {
   const network = await askNetwork(c);
   const proxy = await askProxy(c);
   const servers = splitList(
@@ -300,7 +302,27 @@ async function askNetworkSection(c: Ctx): Promise<{ proxy: Raw; network: Raw; nt
     { name: 'Kubernetes', value: 'kubernetes' as const },
     { name: 'containers', value: 'container' as const },
   ]);
-  const part = { proxy, network, ntp: { servers }, hostType };
+  const part: { proxy: Raw; network: Raw; ntp: Raw; hostType?: string; kubernetes?: Raw } = {
+    proxy,
+    network,
+    ntp: { servers },
+    hostType,
+  };
+  if (hostType === 'kubernetes') {
+    const bundle = (
+      await c.p.text('k3s air-gap bundle, a directory or tar (empty: none, the node gets no k3s):', {
+        validate: optional((v) => (kindOf(c.abs(v)) === 'missing' ? `${c.abs(v)} does not exist` : true)),
+      })
+    ).trim();
+    if (bundle) part.kubernetes = { bundle: c.abs(bundle) };
+    else {
+      // hostType: kubernetes written without a bundle is refused; left to the default, the node gets the marker only
+      delete part.hostType;
+      c.out.info(
+        'no k3s bundle: hostType is left to its default; add kubernetes.bundle to the answers for k3s (docs/host-types.md)',
+      );
+    }
+  }
   checkSection('the network answers', part);
   return part;
 }

@@ -16,6 +16,8 @@ export interface InstallerConfigContext {
   version: string;
   /** What the build's probe found in the OS image (install.env's MI_IMAGE_* facts); absent: not probed. */
   image?: OsImageFacts;
+  /** The checked k3s air-gap bundle: its directory on the media and the sha256 of its files. */
+  k3s?: { isoDir: string; checksums: ReadonlyArray<{ name: string; sha256: string }> };
 }
 
 export interface InstallerConfig {
@@ -23,6 +25,10 @@ export interface InstallerConfig {
   installEnv: string;
   /** Content of /etc/make-iso/cloud-init.yaml, only when there are extras. */
   cloudInit?: string;
+  /** /etc/rancher/k3s/config.yaml for the node (hostType kubernetes with a bundle). */
+  k3sConfig?: string;
+  /** /etc/rancher/k3s/registries.yaml (registry mirrors from the answers). */
+  k3sRegistries?: string;
 }
 
 /** Where the user-apps directory sits on the media (docs/contracts.md). */
@@ -85,6 +91,10 @@ export function installEnvEntries(a: Answers, ctx: InstallerConfigContext): Arra
     ['MI_USER_SUDO', userSudo(a, ctx.image)],
     ['MI_PERSISTENT_SIZE_GIB', a.persistent.sizeGiB === undefined ? '' : String(a.persistent.sizeGiB)],
     ...imageFactEntries(ctx.image),
+    ['MI_K3S_BUNDLE', ctx.k3s?.isoDir ?? ''],
+    ['MI_K3S_SHA256S', (ctx.k3s?.checksums ?? []).map((c) => `${c.sha256}  ${c.name}`)],
+    ['MI_K3S_DATA_DIR', ctx.k3s ? a.kubernetes.dataDir : ''],
+    ['MI_K3S_EXTRA_ARGS', ctx.k3s ? a.kubernetes.extraArgs : []],
   ];
 }
 
@@ -112,13 +122,39 @@ export function renderCloudInit(a: Answers): string | undefined {
   return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
 }
 
+/** k3s's config.yaml from the kubernetes answers (node IP/interface, data dir on /opt). */
+export function renderK3sConfig(a: Answers): string {
+  const k = a.kubernetes;
+  const doc: Record<string, unknown> = {
+    'data-dir': k.dataDir,
+    'write-kubeconfig-mode': '0600',
+    ...(k.nodeIp ? { 'node-ip': k.nodeIp } : {}),
+    ...(k.interface ? { 'flannel-iface': k.interface } : {}),
+  };
+  return `# Written by make-iso from the answers (kubernetes); extra arguments are on the k3s unit.\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+/** k3s's registries.yaml (mirrors), or undefined without mirrors. */
+export function renderK3sRegistries(a: Answers): string | undefined {
+  const mirrors = Object.entries(a.kubernetes.registryMirrors);
+  if (mirrors.length === 0) return undefined;
+  const doc = { mirrors: Object.fromEntries(mirrors.map(([reg, endpoint]) => [reg, { endpoint }])) };
+  return `# Written by make-iso from the answers (kubernetes.registryMirrors).\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
 export function renderInstallerConfig(a: Answers, ctx: InstallerConfigContext): InstallerConfig {
   const installEnv = shellAssignments(
     installEnvEntries(a, ctx),
     `make-iso ${ctx.version}: answers for the unattended installer (docs/contracts.md).\nRead with \`source\`; every value is single-quoted data.`,
   );
   const cloudInit = renderCloudInit(a);
-  return cloudInit === undefined ? { installEnv } : { installEnv, cloudInit };
+  const registries = ctx.k3s ? renderK3sRegistries(a) : undefined;
+  return {
+    installEnv,
+    ...(cloudInit === undefined ? {} : { cloudInit }),
+    ...(ctx.k3s ? { k3sConfig: renderK3sConfig(a) } : {}),
+    ...(registries === undefined ? {} : { k3sRegistries: registries }),
+  };
 }
 
 const REDACTED = '<redacted>';
@@ -157,6 +193,13 @@ export function redactAnswers(a: Answers): Record<string, unknown> {
       })),
     },
     userAppsDir: name(a.userAppsDir),
+    kubernetes: {
+      ...a.kubernetes,
+      bundle: name(a.kubernetes.bundle),
+      registryMirrors: Object.fromEntries(
+        Object.entries(a.kubernetes.registryMirrors).map(([reg, urls]) => [reg, urls.map((u) => redactUrl(u))]),
+      ),
+    },
   };
   delete copy.$schema;
   return JSON.parse(canonicalJson(copy)) as Record<string, unknown>;

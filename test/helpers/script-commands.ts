@@ -127,11 +127,14 @@ export function scriptCommands(src: string): Map<string, number[]> {
   return found;
 }
 
-/** Every *.sh below dir (recursively), as relative paths. */
+/** Scripts below installer-scripts/ that run on the installed node, not in the installer (their tools are the OS image's). */
+export const NODE_SCRIPTS_DIR = 'node';
+
+/** Every *.sh below dir (recursively, minus node/), as relative paths. */
 export function shellScripts(dir: string, rel = ''): string[] {
   return readdirSync(join(dir, rel), { withFileTypes: true }).flatMap((e) => {
     const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) return shellScripts(dir, r);
+    if (e.isDirectory()) return r === NODE_SCRIPTS_DIR ? [] : shellScripts(dir, r);
     return e.name.endsWith('.sh') ? [r] : [];
   });
 }

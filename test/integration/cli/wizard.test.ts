@@ -271,6 +271,7 @@ describe.skipIf(!hasTmux)('wizard in a real terminal (tmux)', () => {
       await t.answer(/Does the node need a proxy\?/);
       await t.answer(/NTP servers/);
       await t.answer(/What does the node run\?/);
+      await t.answer(/k3s air-gap bundle/);
       await t.answer(/Allowed disk types/);
       await t.answer(/Smallest acceptable disk/);
       await t.answer(/install on the/);

@@ -1,5 +1,6 @@
 // Why: runs the real write, verify and configure steps onto loop devices this test creates (root only; never another disk).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -175,6 +176,52 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
     expect(sh('sha256sum <"$1"', dev)).toBe(before);
   });
 
+  it('hostType container on an image without docker or containerd fails before configuring, naming it', () => {
+    const dev = newLoop('no-engine.img');
+    const r = install(dev, { MI_HOST_TYPE: 'container' });
+    expect(r.status).toBe(1);
+    expect(r.lines.at(-1)).toMatch(
+      /^MAKE-ISO-INSTALLER: FAILED: step 7\/10 \(configure the installed system\): the host type cannot be set up: hostType container needs a container engine \(docker or containerd\)/,
+    );
+    expect(r.log).not.toContain('wrote /etc/make-iso/host-type');
+    expect(spawnSync('sfdisk', ['-d', dev]).status).not.toBe(0);
+  });
+
+  it('kubernetes with a k3s bundle: the bundle checked onto edge_persistent, k3s config and boot unit in the rootfs', () => {
+    const files: Record<string, string> = {
+      k3s: 'k3s binary',
+      'install.sh': '#!/bin/sh\n',
+      'k3s-airgap-images-amd64.tar.zst': 'images',
+    };
+    mkdirSync(join(tmp.dir, 'img/media/k3s-bundle'), { recursive: true });
+    for (const [n, c] of Object.entries(files)) writeFileSync(join(tmp.dir, 'img/media/k3s-bundle', n), c);
+    const sums = Object.entries(files).map(([n, c]) => `${createHash('sha256').update(c).digest('hex')}  ${n}`);
+    tmp.file('k3s-config.yaml', 'data-dir: /opt/rancher/k3s\n');
+    tmp.file('k3s-registries.yaml', 'mirrors: {}\n');
+    const dev = newLoop('k3s.img');
+    const r = install(dev, {
+      MI_K3S_BUNDLE: 'k3s-bundle',
+      MI_K3S_SHA256S: sums,
+      MI_K3S_DATA_DIR: '/opt/rancher/k3s',
+      MI_K3S_EXTRA_ARGS: ['--disable=traefik'],
+    });
+    expect(r.status, r.log).toBe(0);
+    const p3 = `${dev}p3`;
+    const root = `${dev}p2`;
+    expect(debugfsCat(p3, '/make-iso/k3s-bundle/SHA256SUMS')).toBe(`${sums.join('\n')}\n`);
+    expect(debugfsCat(p3, '/make-iso/k3s-bundle/k3s')).toBe('k3s binary');
+    expect(debugfsStat(p3, '/make-iso/k3s-up.sh')).toMatch(/Mode:\s+0755/);
+    expect(debugfsCat(root, '/etc/rancher/k3s/config.yaml')).toBe('data-dir: /opt/rancher/k3s\n');
+    expect(debugfsCat(root, '/etc/rancher/k3s/registries.yaml')).toBe('mirrors: {}\n');
+    expect(debugfsCat(root, '/etc/make-iso/k3s.env')).toContain("K3S_EXTRA_ARGS=( '--disable=traefik' )");
+    expect(debugfsCat(root, '/etc/systemd/system/k3s.service.d/10-make-iso-env.conf')).toContain(
+      'EnvironmentFile=-/etc/environment',
+    );
+    expect(debugfsStat(root, '/etc/systemd/system/multi-user.target.wants/make-iso-k3s.service')).toMatch(
+      /Type: symlink/,
+    );
+  });
+
   it('a failure after the write clears the partition table so the half-installed disk never boots', () => {
     const dev = newLoop('half.img');
     const r = install(dev, {}, 'bad');
@@ -221,7 +268,6 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
       MI_CLOUD_INIT: 'yes',
       MI_USER_APPS_DIR: 'user-apps',
       MI_HUGEPAGES: '0',
-      MI_HOST_TYPE: 'container',
     });
     expect(again.status, again.log).toBe(0);
     const root = `${dev}p2`;
@@ -233,6 +279,6 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
     // user apps land on edge_persistent (the node's /opt), not under the rootfs's hidden /opt
     expect(debugfsCat(`${dev}p3`, '/user-apps/app1/run.sh')).toBe('echo app1\n');
     expect(debugfsStat(root, '/opt/user-apps')).not.toMatch(/Type: directory/);
-    expect(debugfsCat(root, '/etc/make-iso/host-type')).toBe('container\n');
+    expect(debugfsCat(root, '/etc/make-iso/host-type')).toBe('kubernetes\n');
   });
 });

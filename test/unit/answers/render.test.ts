@@ -330,3 +330,87 @@ describe('EMT runtime answers', () => {
     expect(doc.write_files[1]).not.toHaveProperty('append');
   });
 });
+
+describe('kubernetes (k3s bundle checked by the build)', () => {
+  const k3sCtx = {
+    ...ctx,
+    k3s: {
+      isoDir: 'k3s-bundle',
+      checksums: [
+        { name: 'k3s', sha256: 'a'.repeat(64) },
+        { name: 'install.sh', sha256: 'b'.repeat(64) },
+      ],
+    },
+  };
+  const k8s = () =>
+    answers({
+      hostType: 'kubernetes',
+      kubernetes: {
+        nodeIp: '10.0.0.5',
+        interface: 'enp1s0',
+        extraArgs: ['--disable=traefik'],
+        registryMirrors: { 'docker.io': ['https://mirror.example:5000'] },
+      },
+    });
+
+  test('install.env names the bundle, its checksums, data dir and extra arguments; config.yaml and registries.yaml', () => {
+    const env = new Map(installEnvEntries(k8s(), k3sCtx));
+    expect(env.get('MI_K3S_BUNDLE')).toBe('k3s-bundle');
+    expect(env.get('MI_K3S_SHA256S')).toEqual([`${'a'.repeat(64)}  k3s`, `${'b'.repeat(64)}  install.sh`]);
+    expect(env.get('MI_K3S_DATA_DIR')).toBe('/opt/rancher/k3s');
+    expect(env.get('MI_K3S_EXTRA_ARGS')).toEqual(['--disable=traefik']);
+    const c = renderInstallerConfig(k8s(), k3sCtx);
+    expect(parse(c.k3sConfig!)).toEqual({
+      'data-dir': '/opt/rancher/k3s',
+      'write-kubeconfig-mode': '0600',
+      'node-ip': '10.0.0.5',
+      'flannel-iface': 'enp1s0',
+    });
+    expect(parse(c.k3sRegistries!)).toEqual({
+      mirrors: { 'docker.io': { endpoint: ['https://mirror.example:5000'] } },
+    });
+  });
+
+  test('without a checked bundle: no k3s keys set, no k3s files', () => {
+    const env = new Map(installEnvEntries(k8s(), ctx));
+    expect([env.get('MI_K3S_BUNDLE'), env.get('MI_K3S_SHA256S'), env.get('MI_K3S_EXTRA_ARGS')]).toEqual(['', [], []]);
+    const c = renderInstallerConfig(k8s(), ctx);
+    expect(c.k3sConfig).toBeUndefined();
+    expect(c.k3sRegistries).toBeUndefined();
+  });
+
+  test('the installer accepts the k3s keys, and refuses a data dir outside /opt', () => {
+    const configSh = join(projectRoot, 'installer-scripts/lib/config.sh');
+    const dir = mkdtempSync(join(tmpdir(), 'mi-k3s-'));
+    const script = `source "$1"; if config_load "$2"; then echo OK; else printf '%s\\n' "\${CONFIG_ERRORS[@]}"; fi`;
+    const check = (text: string) => {
+      writeFileSync(join(dir, 'install.env'), text);
+      return execFileSync('bash', ['-c', script, 'bash', configSh, join(dir, 'install.env')])
+        .toString()
+        .trim();
+    };
+    const env = renderInstallerConfig(k8s(), k3sCtx).installEnv;
+    expect(check(env)).toBe('OK');
+    expect(check(env.replace("MI_K3S_DATA_DIR='/opt/rancher/k3s'", "MI_K3S_DATA_DIR='/var/lib/rancher'"))).toBe(
+      'MI_K3S_DATA_DIR: must be a directory under /opt',
+    );
+  });
+
+  test('the schema keeps k3s data under /opt and arguments plain', () => {
+    expect(() => answers({ kubernetes: { dataDir: '/var/lib/rancher/k3s' } })).toThrow(/under \/opt/);
+    expect(() => answers({ kubernetes: { extraArgs: ['--a b'] } })).toThrow(/one k3s argument/);
+  });
+});
+
+test('the redacted answers hold the k3s bundle by name and no registry credentials', () => {
+  const r = redactAnswers(
+    answers({
+      kubernetes: {
+        bundle: '/home/me/k3s/bundle.tar',
+        registryMirrors: { 'docker.io': ['https://u:pw@mirror.example'] },
+      },
+    }),
+  ) as { kubernetes: { bundle: string; registryMirrors: Record<string, string[]> } };
+  expect(r.kubernetes.bundle).toBe('bundle.tar');
+  expect(r.kubernetes.registryMirrors['docker.io']).toEqual(['https://<redacted>@mirror.example']);
+});

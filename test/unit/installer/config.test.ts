@@ -80,6 +80,8 @@ describe('install.env', () => {
 
   it('rejects, without running anything, lines that are not single-quoted assignments of known keys', () => {
     const good = shellAssignments(validEnv());
+    // the bad line comes right after the good file's last line
+    const badLine = good.endsWith('\n') ? good.split('\n').length : good.split('\n').length + 1;
     for (const bad of [
       'MI_HOSTNAME=$(touch "$PWNED")',
       'MI_HOSTNAME="$(touch $PWNED)"',
@@ -97,7 +99,9 @@ describe('install.env', () => {
       const r = load(`${good}${bad}\n`);
       expect(r.status, bad).toBe(1);
       expect(r.errors[0], bad).toMatch(
-        /install\.env:38: (not a single-quoted|MI_\w+ is not a known|PATH is not|MI_TEST_TARGET is not)/,
+        new RegExp(
+          `install\\.env:${badLine}: (not a single-quoted|MI_\\w+ is not a known|PATH is not|MI_TEST_TARGET is not)`,
+        ),
       );
       expect(r.pwned, bad).toBe(false);
     }

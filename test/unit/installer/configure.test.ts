@@ -116,3 +116,82 @@ describe('static network without an interface name', () => {
     expect(r.stdout).toMatch(/^DIE static network: no interface has carrier and there is more than one/m);
   });
 });
+
+/** Runs configure.sh + hosttype.sh functions with `run` stubbed to log the command (no systemctl/usermod on the tree). */
+function ht(vars: string, calls: string) {
+  return cfg(`source lib/hosttype.sh\nrun() { printf 'RUN %s\\n' "$*"; }\n${vars}`, calls);
+}
+const exe = (rel: string) => {
+  mkdirSync(join(root, rel, '..'), { recursive: true });
+  writeFileSync(join(root, rel), '#!/bin/sh\n', { mode: 0o755 });
+};
+const unit = (name: string) => {
+  mkdirSync(join(root, 'usr/lib/systemd/system'), { recursive: true });
+  writeFileSync(join(root, 'usr/lib/systemd/system', name), '[Service]\n');
+};
+
+describe('host type container', () => {
+  it('refuses, before writing, an image without docker or containerd', () => {
+    const r = ht("MI_HOST_TYPE=container PART_PERSISTENT=''", 'cfg_check_host_type /media');
+    expect(r.stdout).toContain('DIE the host type cannot be set up: hostType container needs a container engine');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'docker: data root on /opt, the user into the docker group, proxy drop-ins and client config, units enabled (chown needs root)',
+    () => {
+      exe('usr/bin/dockerd');
+      exe('usr/bin/containerd');
+      for (const u of ['docker.service', 'docker.socket', 'containerd.service']) unit(u);
+      mkdirSync(join(root, 'home/edge'), { recursive: true });
+      writeFileSync(join(root, 'etc/group'), 'root:x:0:\nedge:x:1001:\ndocker:x:998:\n');
+      const r = ht(
+        "MI_HOST_TYPE=container MI_HTTP_PROXY='http://p:3128' MI_HTTPS_PROXY='http://p:3128' MI_NO_PROXY='localhost,50%'",
+        'cfg_check_host_type /media && ht_container',
+      );
+      expect(r.stdout).not.toContain('DIE');
+      expect(JSON.parse(read('etc/docker/daemon.json'))).toEqual({ 'data-root': '/opt/docker-data' });
+      expect(r.stdout).toContain(`RUN usermod --root ${root} --append --groups docker -- edge`);
+      expect(r.stdout).not.toContain('RUN groupadd');
+      expect(r.stdout).toContain(
+        `RUN systemctl --root=${root} --quiet enable -- docker.service docker.socket containerd.service`,
+      );
+      const dropin = read('etc/systemd/system/docker.service.d/10-make-iso-proxy.conf');
+      expect(dropin).toContain('Environment="HTTP_PROXY=http://p:3128" "http_proxy=http://p:3128"\n');
+      expect(dropin).toContain('Environment="NO_PROXY=localhost,50%%" "no_proxy=localhost,50%%"\n');
+      expect(read('etc/systemd/system/containerd.service.d/10-make-iso-proxy.conf')).toBe(dropin);
+      expect(JSON.parse(read('home/edge/.docker/config.json'))).toEqual({
+        proxies: { default: { httpProxy: 'http://p:3128', httpsProxy: 'http://p:3128', noProxy: 'localhost,50%' } },
+      });
+    },
+  );
+
+  it('containerd only: its root on /opt, kept config lines, enabled', () => {
+    exe('usr/bin/containerd');
+    unit('containerd.service');
+    mkdirSync(join(root, 'etc/containerd'), { recursive: true });
+    writeFileSync(join(root, 'etc/containerd/config.toml'), 'version = 2\nroot = "/var/lib/containerd"\n[plugins]\n');
+    const r = ht('MI_HOST_TYPE=container', 'ht_container');
+    expect(read('etc/containerd/config.toml')).toBe('root = "/opt/containerd-data"\nversion = 2\n[plugins]\n');
+    expect(r.stdout).toContain(`RUN systemctl --root=${root} --quiet enable -- containerd.service`);
+  });
+});
+
+describe('host type kubernetes', () => {
+  it('without a bundle: only the marker, said in the log', () => {
+    const r = ht(
+      "MI_HOST_TYPE=kubernetes MI_K3S_BUNDLE='' MI_K3S_SHA256S=()",
+      'cfg_check_host_type /media && cfg_host_type /media /cfg /run',
+    );
+    expect(read('etc/make-iso/host-type')).toBe('kubernetes\n');
+    expect(r.stdout).toContain('without a k3s bundle: k3s is not set up');
+  });
+
+  it('refuses, before writing, a bundle the media lacks or an image without edge_persistent', () => {
+    const r = ht(
+      `MI_HOST_TYPE=kubernetes MI_K3S_BUNDLE=k3s-bundle PART_PERSISTENT='' MI_K3S_SHA256S=('${'a'.repeat(64)}  k3s')`,
+      `cfg_check_host_type "${'$2'}/media"`,
+    );
+    expect(r.stdout).toContain('needs an edge_persistent partition');
+    expect(r.stdout).toContain('the k3s bundle on the media lacks k3s-bundle/k3s');
+  });
+});

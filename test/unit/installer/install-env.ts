@@ -44,6 +44,10 @@ export function validEnv(over: Record<string, ShellValue> = {}): Array<[string, 
     MI_USER_APPS_DIR: '',
     MI_USER_SUDO: 'password',
     MI_PERSISTENT_SIZE_GIB: '',
+    MI_K3S_BUNDLE: '',
+    MI_K3S_SHA256S: [],
+    MI_K3S_DATA_DIR: '',
+    MI_K3S_EXTRA_ARGS: [],
   };
   return Object.entries({ ...base, ...over });
 }
