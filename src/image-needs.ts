@@ -10,7 +10,16 @@ import { projectRoot } from './version.js';
 
 export const IMAGE_NEEDS_FILE = join(projectRoot, 'installer-scripts', 'image-needs.tsv');
 
-export const NEED_IDS = ['cloud_init', 'ntp_cloud_init', 'ntp_chrony', 'user_apps', 'persistent_size', 'sudo'] as const;
+export const NEED_IDS = [
+  'cloud_init',
+  'ntp_cloud_init',
+  'ntp_chrony',
+  'user_apps',
+  'persistent_size',
+  'sudo',
+  'container_engine',
+  'k3s_persistent',
+] as const;
 export type NeedId = (typeof NEED_IDS)[number];
 
 export interface ImageNeed {
@@ -43,6 +52,7 @@ export const IMAGE_FACT_KEYS = {
   MI_IMAGE_SUDO: 'sudo',
   MI_IMAGE_SSHD: 'sshd',
   MI_IMAGE_PERSISTENT: 'persistent',
+  MI_IMAGE_CONTAINER_ENGINE: 'containerEngine',
 } as const;
 
 /** The image-fact entries of install.env: yes/no, or empty strings when the image was not probed. */
@@ -73,6 +83,10 @@ export function needAsked(need: NeedId, env: ReadonlyMap<string, ShellValue>): b
     }
     case 'sudo':
       return str(env.get('MI_USER_SUDO')) !== 'none';
+    case 'container_engine':
+      return str(env.get('MI_HOST_TYPE')) === 'container';
+    case 'k3s_persistent':
+      return str(env.get('MI_K3S_BUNDLE')) !== '';
   }
 }
 

@@ -13,6 +13,7 @@ CONFIG_SCALARS=(
   MI_DISK_PICK MI_DISK_MIN_GIB MI_DISK_MAX_GIB MI_DISK_ROTATIONAL MI_DISK_WIPE_EXISTING
   MI_AFTER_INSTALL MI_CLOUD_INIT MI_USER_APPS_DIR MI_USER_SUDO MI_PERSISTENT_SIZE_GIB MI_K3S_BUNDLE
   MI_K3S_DATA_DIR MI_IMAGE_CLOUD_INIT MI_IMAGE_CHRONY MI_IMAGE_SUDO MI_IMAGE_SSHD MI_IMAGE_PERSISTENT
+  MI_IMAGE_CONTAINER_ENGINE
 )
 CONFIG_IMAGE_NEEDS_FILE=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../image-needs.tsv
 CONFIG_ARRAYS=(
@@ -188,6 +189,8 @@ config_need_asked() {
     user_apps) [[ -n $MI_USER_APPS_DIR ]] ;;
     persistent_size) [[ -n $MI_PERSISTENT_SIZE_GIB && $((10#$MI_PERSISTENT_SIZE_GIB)) != 0 ]] ;;
     sudo) [[ $MI_USER_SUDO != none ]] ;;
+    container_engine) [[ $MI_HOST_TYPE == container ]] ;;
+    k3s_persistent) [[ -n $MI_K3S_BUNDLE ]] ;;
     *) return 1 ;;
   esac
 }

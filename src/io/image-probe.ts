@@ -111,6 +111,7 @@ export const PROBED_FILES = {
   chrony: ['/usr/sbin/chronyd', '/sbin/chronyd'],
   sudo: ['/usr/bin/sudo', '/bin/sudo'],
   sshd: ['/usr/sbin/sshd', '/sbin/sshd'],
+  containerEngine: ['/usr/bin/dockerd', '/usr/sbin/dockerd', '/usr/bin/containerd'],
 } as const;
 export type ProbedFile = keyof typeof PROBED_FILES;
 

@@ -29,7 +29,13 @@ const factsSchema = z.strictObject({
     esp: partition,
     persistent: z.strictObject({ partition, bytes: z.number().int(), last: z.boolean() }).optional(),
   }),
-  has: z.strictObject({ cloudInit: z.boolean(), chrony: z.boolean(), sudo: z.boolean(), sshd: z.boolean() }),
+  has: z.strictObject({
+    cloudInit: z.boolean(),
+    chrony: z.boolean(),
+    sudo: z.boolean(),
+    sshd: z.boolean(),
+    containerEngine: z.boolean(),
+  }),
   probedBytes: z.number().int(),
 });
 

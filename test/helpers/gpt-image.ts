@@ -74,6 +74,7 @@ export const FULL_ROOTFS: GptImageSpec = {
     'usr/sbin/chronyd': 'x',
     'usr/bin/sudo': 'x',
     'usr/sbin/sshd': 'x',
+    'usr/bin/containerd': 'x',
   },
   symlinks: { sbin: 'usr/sbin', bin: 'usr/bin' },
 };

@@ -54,9 +54,28 @@ const CASES: Array<[string, Record<string, ShellValue>]> = [
     { MI_PERSISTENT_SIZE_GIB: '0', MI_NTP_SERVERS: [], MI_USER_SUDO: 'none' },
   ],
   ['sudo nopasswd', { MI_USER_SUDO: 'nopasswd', MI_NTP_SERVERS: [] }],
+  ['hostType container', { MI_HOST_TYPE: 'container', MI_NTP_SERVERS: [], MI_USER_SUDO: 'none' }],
+  [
+    'hostType kubernetes with a bundle',
+    {
+      MI_HOST_TYPE: 'kubernetes',
+      MI_K3S_BUNDLE: 'k3s-bundle',
+      MI_K3S_SHA256S: [`${'a'.repeat(64)}  k3s`],
+      MI_NTP_SERVERS: [],
+      MI_USER_SUDO: 'none',
+    },
+  ],
   [
     'everything at once',
-    { MI_CLOUD_INIT: 'yes', MI_USER_APPS_DIR: 'user-apps', MI_PERSISTENT_SIZE_GIB: '8', MI_USER_SUDO: 'password' },
+    {
+      MI_CLOUD_INIT: 'yes',
+      MI_USER_APPS_DIR: 'user-apps',
+      MI_PERSISTENT_SIZE_GIB: '8',
+      MI_USER_SUDO: 'password',
+      MI_HOST_TYPE: 'container',
+      MI_K3S_BUNDLE: 'k3s-bundle',
+      MI_K3S_SHA256S: [`${'a'.repeat(64)}  k3s`],
+    },
   ],
 ];
 
@@ -96,7 +115,7 @@ function facts(over: Partial<OsImageFacts['has']> = {}, persistent?: { bytes: nu
       esp: { ...p, number: 1, name: 'esp' },
       ...(persistent ? { persistent: { partition: { ...p, number: 3, name: 'edge_persistent' }, ...persistent } } : {}),
     },
-    has: { cloudInit: true, chrony: true, sudo: true, sshd: true, ...over },
+    has: { cloudInit: true, chrony: true, sudo: true, sshd: true, containerEngine: true, ...over },
     probedBytes: 0,
   };
 }
@@ -123,6 +142,7 @@ describe('the build against the probed image', () => {
       MI_IMAGE_SUDO: 'yes',
       MI_IMAGE_SSHD: 'yes',
       MI_IMAGE_PERSISTENT: 'yes',
+      MI_IMAGE_CONTAINER_ENGINE: 'yes',
     });
     expect([...env(a)].filter(([k]) => k.startsWith('MI_IMAGE_')).every(([, v]) => v === '')).toBe(true);
   });

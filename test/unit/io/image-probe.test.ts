@@ -30,7 +30,7 @@ describe('probeOsImage', () => {
     const img = makeGptImage(dir, 'full.raw.gz', FULL_ROOTFS);
     const before = probeTemps();
     const facts = await probeOsImage(img);
-    expect(facts.has).toEqual({ cloudInit: true, chrony: true, sudo: true, sshd: true });
+    expect(facts.has).toEqual({ cloudInit: true, chrony: true, sudo: true, sshd: true, containerEngine: true });
     expect(facts.layout.rootfs.name).toBe('rootfs');
     expect(facts.layout.esp.typeGuid).toBe(ESP_TYPE);
     expect(facts.layout.persistent).toMatchObject({ bytes: 2 * 2 ** 20, last: true });
@@ -44,7 +44,7 @@ describe('probeOsImage', () => {
   it('an image without cloud-init, chrony, sudo, sshd or edge_persistent says so', async () => {
     const img = makeGptImage(dir, 'bare.raw.gz', { files: { 'etc/hostname': 'x\n' }, persistent: 'none' });
     const facts = await probeOsImage(img);
-    expect(facts.has).toEqual({ cloudInit: false, chrony: false, sudo: false, sshd: false });
+    expect(facts.has).toEqual({ cloudInit: false, chrony: false, sudo: false, sshd: false, containerEngine: false });
     expect(facts.layout.persistent).toBeUndefined();
   });
 

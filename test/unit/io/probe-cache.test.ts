@@ -22,7 +22,7 @@ const part = {
 };
 const FACTS: OsImageFacts = {
   layout: { rootfs: part, esp: { ...part, number: 1, name: 'esp' } },
-  has: { cloudInit: true, chrony: false, sudo: true, sshd: false },
+  has: { cloudInit: true, chrony: false, sudo: true, sshd: false, containerEngine: false },
   probedBytes: 4096,
 };
 const SHA = 'ab'.repeat(32);
