@@ -1,5 +1,6 @@
 // Why: issue 13's "done when": on the EMT-shaped OS image, hostType container gives the user a
-// docker whose data root is on /opt and which knows the proxy; hostType kubernetes installs k3s
+// docker whose data root is on /opt and which knows the proxy (checked in standalone-node.test.ts,
+// on the same install as issue 12's answers); hostType kubernetes installs k3s
 // air-gapped from the bundle on the media at the first boot (and again, harmlessly, at the next).
 // The real k3s cannot be fetched here: by default the bundle carries a stand-in `k3s` (a static
 // ELF launcher around a shell script) and `install.sh` that record what the node did with them.
@@ -265,31 +266,8 @@ describe('the build checks the k3s bundle', () => {
 });
 
 describe('host types on the EMT-shaped OS image', () => {
-  it('container: as the user, docker reports its data root under /opt and the proxy', async () => {
-    const built = await buildFixtureIso(fx, {
-      dir,
-      name: 'container',
-      osImage: emt.osImage,
-      answers: { ...base(), hostType: 'container' },
-    });
-    const { disk, vars } = await install('container', built.output);
-    const { vm, port } = await boot('container node', disk, vars);
-    expect(sshOk(vm, port, 'id -nG').split(/\s+/)).toContain('docker');
-    // no sudo: the docker group gives the user the daemon's socket
-    const info = await sshEventually(
-      vm,
-      port,
-      "docker info --format '{{.DockerRootDir}}|{{.HTTPProxy}}|{{.HTTPSProxy}}|{{.NoProxy}}'",
-      3 * 60_000,
-    );
-    expect(info.trim()).toBe(`/opt/docker-data|${PROXY}|${PROXY}|${NO_PROXY}`);
-    expect(sshOk(vm, port, 'findmnt -n -o TARGET --target /opt/docker-data').trim()).toBe('/opt');
-    const client = JSON.parse(sshOk(vm, port, 'cat ~/.docker/config.json')) as {
-      proxies: { default: Record<string, string> };
-    };
-    expect(client.proxies.default).toEqual({ httpProxy: PROXY, httpsProxy: PROXY, noProxy: NO_PROXY });
-  });
-
+  // hostType container is checked on the Standalone Node of standalone-node.test.ts (one install of the
+  // ~800 MB image for both).
   it('kubernetes: k3s installed air-gapped from the bundle at the first boot, harmlessly again at the second', async () => {
     const apps = join(dir, 'apps');
     await mkdir(join(apps, 'manifests'), { recursive: true });
