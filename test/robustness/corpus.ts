@@ -2,9 +2,12 @@
 // run on it, and the exit code and message the user must see. corpus.test.ts runs them all.
 import { execa } from 'execa';
 import { chmod, mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
+import { FULL_ROOTFS, makeGptImage } from '../helpers/gpt-image.js';
 
 export interface Case {
   kind: string;
@@ -28,11 +31,21 @@ export function fakeKernel(): Buffer {
   return k;
 }
 
-/** A gzip'ed "disk" with a GPT header signature at 512 and a whole number of sectors. */
+/**
+ * A good OS image: a gzip'ed GPT disk whose rootfs has what the answers can ask for (the build
+ * probes it), made once (mkfs.ext4 -d and sgdisk, no root) and reused by every case.
+ */
+let goodImage: Buffer | undefined;
 export function fakeOsImage(): Buffer {
-  const disk = Buffer.alloc(64 * 1024);
-  disk.write('EFI PART', 512, 'latin1');
-  return gzipSync(disk);
+  if (!goodImage) {
+    const dir = mkdtempSync(join(tmpdir(), 'make-iso-corpus-image-'));
+    try {
+      goodImage = readFileSync(makeGptImage(dir, 'os.raw.gz', FULL_ROOTFS));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return goodImage;
 }
 
 async function sh(script: string, cwd: string): Promise<void> {
@@ -583,7 +596,7 @@ export const CASES: Case[] = [
     'initramfs',
     'truncated cpio',
     initramfsRelease(
-      `mkdir -p t && head -c 5000 /dev/zero > t/a && (cd t && find . | cpio -o -H newc --quiet) | head -c 300 > initramfs-1.img`,
+      `mkdir -p t && head -c 5000 /dev/zero > t/a && (cd t && find . | cpio -o -H newc --quiet) > full.cpio && head -c 300 full.cpio > initramfs-1.img`,
     ),
     2,
     /initramfs/,
