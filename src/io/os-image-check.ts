@@ -53,19 +53,20 @@ export async function checkOsImage(path: string): Promise<void> {
     } catch {
       throw new UserError(`the OS image ${path} is corrupt gzip data (it does not inflate); download it again`);
     }
+    const truncated = new UserError(
+      `the OS image ${path} is truncated or corrupt (its gzip trailer is not a disk size); download it again`,
+    );
+    const trailer = Buffer.alloc(8);
+    await fh.read(trailer, 0, 8, size - 8);
+    const isize = trailer.readUInt32LE(4);
+    // the whole file was inflated and gave less than its trailer says: the stream was cut off
+    if (disk.length < 520 && size <= at + INFLATE_INPUT_BYTES && isize !== disk.length) throw truncated;
     if (disk.length < 520 || disk.subarray(512, 520).toString('latin1') !== 'EFI PART') {
       throw new UserError(`the OS image ${path} does not hold a GPT disk (no "EFI PART" header at 512 bytes); ${fix}`);
     }
     // the trailer's ISIZE is the disk size mod 2^32: a disk is whole sectors, a cut-off file is not
     // (a file cut inside a run of zeros ends in zero bytes: CRC32 and ISIZE both 0 is never real)
-    const trailer = Buffer.alloc(8);
-    await fh.read(trailer, 0, 8, size - 8);
-    const isize = trailer.readUInt32LE(4);
-    if (isize % 512 !== 0 || trailer.every((b) => b === 0)) {
-      throw new UserError(
-        `the OS image ${path} is truncated or corrupt (its gzip trailer is not a disk size); download it again`,
-      );
-    }
+    if (isize % 512 !== 0 || trailer.every((b) => b === 0)) throw truncated;
   } finally {
     await fh.close();
   }
