@@ -231,6 +231,34 @@ export async function ext4Paths(
   return found;
 }
 
+/** ext4 incompat feature bits debugfs (e2fsprogs 1.47) cannot open, by name (the rest it reads). */
+const UNREADABLE_INCOMPAT: ReadonlyArray<[number, string]> = [
+  [0x1, 'compression'],
+  [0x1000, 'dirdata'],
+];
+const KNOWN_INCOMPAT = 0x3ffff;
+
+/**
+ * Why debugfs could not open the rootfs: not ext2/3/4 at all, or ext4 with features it cannot
+ * read (named from the superblock's incompat flags). Such a file system fails on the node too
+ * (the installer's step 3 refuses features Linux cannot mount), so the build says so now.
+ */
+async function unreadableRootfs(image: string, fs: string): Promise<string> {
+  const sb = Buffer.alloc(1024);
+  const fh = await open(fs, 'r');
+  try {
+    await fh.read(sb, 0, 1024, 1024);
+  } finally {
+    await fh.close();
+  }
+  if (sb.readUInt16LE(56) !== 0xef53) return `the rootfs partition of the OS image ${image} is not an ext4 file system`;
+  const incompat = sb.readUInt32LE(0x60);
+  const names = UNREADABLE_INCOMPAT.filter(([bit]) => incompat & bit).map(([, n]) => n);
+  if (incompat & ~KNOWN_INCOMPAT) names.push(`unknown flags 0x${(incompat & ~KNOWN_INCOMPAT).toString(16)}`);
+  const which = names.length > 0 ? names.join(', ') : `incompat flags 0x${incompat.toString(16)}`;
+  return `the rootfs of the OS image ${image} uses ext4 features that cannot be read or mounted (${which}); rebuild the image without them`;
+}
+
 /** Reads the facts of the OS image that decide whether answers can apply. Temp files are removed whatever happens. */
 export async function probeOsImage(image: string, signal?: AbortSignal): Promise<OsImageFacts> {
   const dir = await makeTempDir('make-iso-probe');
@@ -243,7 +271,7 @@ export async function probeOsImage(image: string, signal?: AbortSignal): Promise
       entries.flatMap(([, paths]) => paths),
       signal,
     );
-    if (!found) throw new UserError(`the rootfs partition of the OS image ${image} is not an ext4 file system`);
+    if (!found) throw new UserError(await unreadableRootfs(image, fs));
     const has = Object.fromEntries(entries.map(([fact, paths]) => [fact, paths.some((p) => found.has(p))])) as Record<
       ProbedFile,
       boolean

@@ -49,8 +49,14 @@ function extractPartition(disk: string, name: string, out: string): string {
 const ptType = (file: string): string => sh('blkid -p -o value -s PTTYPE "$1" || true', file).trim();
 
 /** An installer ISO of the fixtures with these answers (afterInstall poweroff unless given). */
-async function iso(name: string, answers: Record<string, unknown> = {}, osImage?: string): Promise<string> {
+async function iso(
+  name: string,
+  answers: Record<string, unknown> = {},
+  osImage?: string,
+  unprobed = false,
+): Promise<string> {
   const r = await buildFixtureIso(fx, {
+    ...(unprobed ? { unprobed } : {}),
     dir,
     name: `${name}.iso`,
     answers: { afterInstall: 'poweroff', ...answers },
@@ -198,7 +204,7 @@ describe('the node fails safely in QEMU', () => {
     expect(fileSha(nvme)).toBe(before);
   });
 
-  it('the image rootfs uses an ext4 feature Linux cannot mount: FAILED at step 3 (before writing), disk untouched', async () => {
+  it('the image rootfs uses an ext4 feature Linux cannot mount: the build refuses it; an unprobed ISO FAILs at step 3 (before writing), disk untouched', async () => {
     // the fixture image with the (never supported) compression feature set on its rootfs
     const work = join(dir, 'nofs');
     await mkdir(work);
@@ -223,7 +229,13 @@ describe('the node fails safely in QEMU', () => {
       p[1]!,
       p[2]!,
     );
-    const nofsIso = await iso('nofs', {}, join(work, 'os-image.raw.gz'));
+    // the build's probe refuses it (debugfs cannot open it either) ...
+    await expect(iso('nofs-probed', {}, join(work, 'os-image.raw.gz'))).rejects.toThrow(
+      /uses ext4 features that cannot be read or mounted \(compression\)/,
+    );
+    // ... so the installer's own check is reached with an ISO built without the probe (an older
+    // make-iso, or a hand-made ISO)
+    const nofsIso = await iso('nofs', {}, join(work, 'os-image.raw.gz'), true);
     const nvme = await createDisk(join(dir, 'nofs-nvme.img'), 1);
     const before = fileSha(nvme);
     const r = await install('unmountable rootfs', nofsIso, [{ path: nvme, bus: 'nvme', serial: 'NVME-TARGET' }]);

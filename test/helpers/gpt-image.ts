@@ -16,6 +16,8 @@ export interface GptImageSpec {
   rootfsName?: string;
   /** Size of the rootfs partition in MiB (default 8). */
   rootfsMiB?: number;
+  /** ext4 features to set on the rootfs after mkfs (`debugfs -w -R "feature X"`), e.g. compression. */
+  rootfsFeatures?: string[];
 }
 
 const sh = (script: string, ...args: string[]): string =>
@@ -58,6 +60,8 @@ export function makeGptImage(dir: string, name: string, spec: GptImageSpec = {})
     const rootIndex = parts.findIndex((p) => p[0] === rootfs);
     const startMiB = 1 + parts.slice(0, rootIndex).reduce((n, p) => n + p[1], 0);
     sh('mkfs.ext4 -q -F -d "$2" "$1" "$3M"', join(work, 'root.img'), tree, String(rootMiB));
+    for (const f of spec.rootfsFeatures ?? [])
+      sh('debugfs -w -R "feature $2" "$1" >/dev/null', join(work, 'root.img'), f);
     sh('dd if="$1" of="$2" bs=1M seek="$3" conv=notrunc status=none', join(work, 'root.img'), img, String(startMiB));
     const out = join(dir, name);
     sh('gzip -n -c <"$1" >"$2"', img, out);

@@ -1,12 +1,16 @@
 // Why: one way for e2e tests to build a real installer ISO from the Debian fixtures through
 // the same path the CLI uses (answers -> validation -> rendered config -> generator).
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseAnswers } from '../../src/answers/load.js';
 import { buildIso, type BuildResult } from '../../src/build.js';
 import { buildRequestFor } from '../../src/cli/build-run.js';
 import { ValidationError } from '../../src/errors.js';
 import type { ProgressEvent } from '../../src/progress.js';
+import { sha256File } from '../../src/io/hash.js';
+import { ISO_PATHS } from '../../src/iso/assemble.js';
+import { renderInstallerConfig } from '../../src/render/installer-config.js';
+import { version } from '../../src/version.js';
 import type { BootkitBuild, BuildName, Fixtures } from './fixtures.js';
 
 /** `openssl passwd -6 -salt makeisotest secret`: the test user's password hash. */
@@ -23,6 +27,12 @@ export interface FixtureIsoOptions {
   name?: string;
   /** OS image to install instead of the fixtures' GRUB stub (e.g. the EMT OS image fixture). */
   osImage?: string;
+  /**
+   * Build as a make-iso without the build-time OS image probe would (the installer config
+   * rendered from the answers, no MI_IMAGE_* facts): to reach the installer's own checks with
+   * an image the build refuses.
+   */
+  unprobed?: boolean;
 }
 
 export async function buildFixtureIso(
@@ -44,7 +54,15 @@ export async function buildFixtureIso(
   if (!loaded.answers) throw new ValidationError(loaded.errors, file);
   const events: ProgressEvent[] = [];
   const progress = (e: ProgressEvent) => events.push(e);
-  const req = await buildRequestFor(loaded.answers, { force: true, progress });
+  let req = await buildRequestFor(loaded.answers, { force: true, progress });
+  if (opts.unprobed) {
+    const config = renderInstallerConfig(loaded.answers, {
+      osImageName: `${ISO_PATHS.images}/${basename(req.osImage)}`,
+      osImageSha256: await sha256File(req.osImage),
+      version,
+    });
+    req = { ...req, installer: { config } };
+  }
   const result = await buildIso(req, progress);
   return { ...result, events };
 }

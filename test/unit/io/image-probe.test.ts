@@ -1,9 +1,10 @@
 // Why: the build learns from the OS image what answers can apply (cloud-init, chrony, sudo, sshd,
 // edge_persistent) without writing a disk. These tests run the probe on small generated GPT
 // images and check what it finds, what it refuses, and that it leaves no temp file behind.
-import { mkdtempSync, readdirSync, rmSync, truncateSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { ESP_TYPE, guidString, probeOsImage } from '../../../src/io/image-probe.js';
@@ -39,6 +40,24 @@ describe('probeOsImage', () => {
     expect(facts.probedBytes).toBeLessThan(8 * 2 ** 20);
     expect(probeTemps()).toEqual(before);
     expect(registeredTemps().filter((p) => p.includes('make-iso-probe-'))).toEqual([]);
+  });
+
+  it('refuses a rootfs with an ext4 feature nothing can read or mount, naming it', async () => {
+    const img = makeGptImage(dir, 'compressed.raw.gz', { ...FULL_ROOTFS, rootfsFeatures: ['compression'] });
+    await expect(probeOsImage(img)).rejects.toThrow(
+      /the rootfs of the OS image .*compressed\.raw\.gz uses ext4 features that cannot be read or mounted \(compression\)/,
+    );
+  });
+
+  it('refuses a rootfs partition that is not ext2/3/4', async () => {
+    const img = makeGptImage(dir, 'notext.raw.gz', { ...FULL_ROOTFS, rootfsFeatures: [] });
+    const raw = gunzipSync(readFileSync(img));
+    // the rootfs starts at 3 MiB (1 MiB GPT lead, 2 MiB esp): wipe its superblock magic
+    raw.fill(0, 3 * 2 ** 20 + 1024, 3 * 2 ** 20 + 2048);
+    writeFileSync(img, gzipSync(raw));
+    await expect(probeOsImage(img)).rejects.toThrow(
+      /the rootfs partition of the OS image .* is not an ext4 file system/,
+    );
   });
 
   it('an image without cloud-init, chrony, sudo, sshd or edge_persistent says so', async () => {
