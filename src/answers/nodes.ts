@@ -80,14 +80,17 @@ export interface LoadedNode {
  * key the row set is `nodes.csv row 4, column network.address: ...`; otherwise `node NAME: ...`.
  */
 export function nodeProblem(n: LoadedNode, problem: string): string {
+  const key = /^([A-Za-z0-9_.]+): /.exec(problem)?.[1];
+  const set = n.csv?.columns ?? nodeOverrides(n.entry).map((o) => o.path.join('.'));
+  const own = key === undefined ? undefined : set.find((c) => key === c || key.startsWith(`${c}.`));
+  // a key the node set has no line in the base answers file: drop the base's " (line N)"
+  const text = own ? problem.replace(/ \(line [0-9]+\)$/, '') : problem;
   if (n.csv) {
-    const key = /^([A-Za-z0-9_.]+)(?:\.[0-9]+)?: /.exec(problem)?.[1];
-    const col = key && n.csv.columns.find((c) => key === c || key.startsWith(`${c}.`));
-    if (col)
-      return `${basename(n.csv.file)} row ${n.csv.row}, column ${col}: ${problem.slice(problem.indexOf(': ') + 2)}`;
-    return `node ${nodeName(n.entry)} (${basename(n.csv.file)} row ${n.csv.row}): ${problem}`;
+    const where = `${basename(n.csv.file)} row ${n.csv.row}`;
+    if (own) return `${where}, column ${own}: ${text.slice(text.indexOf(': ') + 2)}`;
+    return `node ${nodeName(n.entry)} (${where}): ${text}`;
   }
-  return `node ${nodeName(n.entry)}: ${problem}`;
+  return `node ${nodeName(n.entry)}: ${text}`;
 }
 
 /** Reads and validates a node list (YAML or JSON); every problem at once. */

@@ -170,3 +170,25 @@ describe('CSV node list through loadNodeList and the merged answers', () => {
     expect((err as ValidationError).exitCode).toBe(2);
   });
 });
+
+describe('nodeProblem', () => {
+  it("drops the base file's line from a problem with a key the node set, keeps it otherwise", () => {
+    const csv = {
+      entry: { hostname: 'edge-1' },
+      csv: { file: '/x/n.csv', row: 3, columns: ['hostname', 'network.dns'] },
+    };
+    expect(nodeProblem(csv, 'network.dns.1: must be an IP address (line 7)')).toBe(
+      'n.csv row 3, column network.dns: must be an IP address',
+    );
+    expect(nodeProblem(csv, 'network.gateway: is required (line 5)')).toBe(
+      'node edge-1 (n.csv row 3): network.gateway: is required (line 5)',
+    );
+    const yaml = { entry: { hostname: 'edge-2', network: { prefix: 99 } } };
+    expect(nodeProblem(yaml, 'network.prefix: must be at most 32 (line 4)')).toBe(
+      'node edge-2: network.prefix: must be at most 32',
+    );
+    expect(nodeProblem(yaml, 'hugepages: must be at most 1 (line 9)')).toBe(
+      'node edge-2: hugepages: must be at most 1 (line 9)',
+    );
+  });
+});
