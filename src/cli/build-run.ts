@@ -12,7 +12,7 @@ import type { Answers } from '../answers/schema.js';
 import { InterruptedError, MissingToolError, UserError, ValidationError } from '../errors.js';
 import { checkHostTools } from '../host/tools.js';
 import { refuseOutputIsInput } from '../build/publish.js';
-import type { ProgressSink } from '../progress.js';
+import type { ProgressEvent, ProgressSink } from '../progress.js';
 import { answersDigest, redactAnswers } from '../render/installer-config.js';
 import { formatBytes } from '../io/size.js';
 import { hasK3sBundle } from '../k3s/bundle.js';
@@ -153,6 +153,23 @@ export function reportBuild(result: BuildResult, out: Output): void {
   ]);
 }
 
+/** The same output, each distinct warning once (50 nodes from one OS image warn the same thing 50 times). */
+export function warnOnce(out: Output): Output {
+  const seen = new Set<string>();
+  const progress = (e: ProgressEvent): void => {
+    if (e.kind === 'warn') {
+      const key = e.message ?? e.step;
+      if (seen.has(key)) return;
+      seen.add(key);
+    }
+    out.progress(e);
+  };
+  return Object.assign(Object.create(out) as Output, {
+    progress,
+    warn: (line: string) => progress({ step: 'warning', kind: 'warn', message: line }),
+  });
+}
+
 /** What a per-node build did: the ISOs it wrote and, when sharded, its share of the list. */
 export interface NodesBuildResult {
   results: BuildResult[];
@@ -203,6 +220,7 @@ export async function runNodesBuild(
       `shard ${shard.index}/${shard.count}: ${mine.length} of ${planned.length} nodes${mine.length ? `: ${mine.map((p) => p.name).join(', ')}` : ''}`,
     );
   }
+  const nodeOut = warnOnce(out);
   const shared = flags.cache === false ? undefined : openBuildCache();
   const runDir = shared ? undefined : await makeTempDir('make-iso-cache');
   const cache = shared ?? new BuildCache(runDir!);
@@ -214,7 +232,7 @@ export async function runNodesBuild(
         await runBuild(
           p.answers,
           { force: flags.force ?? false, answersFile: file, sha256: flags.sha256 ?? false, cache },
-          out,
+          nodeOut,
         ),
       );
     }
