@@ -13,7 +13,7 @@ type CellKind =
   | 'int'
   /** true/false (also yes/no, 1/0) */
   | 'bool'
-  /** a list: `;`-separated when the cell has a `;`, else space-separated */
+  /** a list separated by `;`, `,` or spaces (IP addresses, globs, transports) */
   | 'list'
   /** a list of items that may hold spaces (ssh keys, disk models): `;`- or newline-separated */
   | 'lines';
@@ -71,12 +71,7 @@ function cellValue(kind: CellKind, cell: string): { value: unknown } | { error: 
       return { error: `"${cell}" is not true or false` };
     }
     case 'list':
-      return {
-        value: cell
-          .split(cell.includes(';') ? ';' : /\s+/)
-          .map((s) => s.trim())
-          .filter(Boolean),
-      };
+      return { value: cell.split(/[;,\s]+/).filter(Boolean) };
     case 'lines':
       return {
         value: cell

@@ -46,7 +46,7 @@ describe('CSV node list', () => {
         entry: {
           name: 'a',
           hostname: 'edge-a',
-          network: { address: '10.0.0.11', prefix: 24, dns: ['10.0.0.1, 10.0.0.2', '10.0.0.3'] },
+          network: { address: '10.0.0.11', prefix: 24, dns: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] },
           user: { sshKeys: [KEY_A, KEY_B] },
           disk: { model: ['Samsung SSD 980', 'WD Blue'], rotational: false, minGiB: 64 },
         },
