@@ -64,7 +64,7 @@ export function didYouMean(key: string, known: readonly string[]): string | unde
 }
 
 /** The object keys a schema accepts at a path (through defaults, optionals, arrays). */
-function keysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
+export function keysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
   let s: z.core.$ZodType | undefined = schema;
   const unwrap = (t: z.core.$ZodType): z.core.$ZodType => {
     let cur = t;

@@ -4,7 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { buildIso, type BuildRequest, type BuildResult } from '../build.js';
 import { BuildCache, openBuildCache } from '../build/cache.js';
-import { loadNodes, nodeName, nodeOverrides } from '../answers/nodes.js';
+import { loadNodeList, nodeName, nodeOverrides, nodeProblem } from '../answers/nodes.js';
 import { makeTempDir, removeTemp } from '../io/temps.js';
 import { normalizeUnitName } from '../rootfs/change.js';
 import { loadAnswers, type Override } from '../answers/load.js';
@@ -12,11 +12,12 @@ import type { Answers } from '../answers/schema.js';
 import { InterruptedError, MissingToolError, UserError, ValidationError } from '../errors.js';
 import { checkHostTools } from '../host/tools.js';
 import { refuseOutputIsInput } from '../build/publish.js';
-import type { ProgressSink } from '../progress.js';
+import type { ProgressEvent, ProgressSink } from '../progress.js';
 import { answersDigest, redactAnswers } from '../render/installer-config.js';
 import { formatBytes } from '../io/size.js';
 import { hasK3sBundle } from '../k3s/bundle.js';
 import type { Output } from './output.js';
+import { inShard, shardFrom, type Shard } from './shard.js';
 
 export interface BuildFlags {
   output?: string;
@@ -152,19 +153,45 @@ export function reportBuild(result: BuildResult, out: Output): void {
   ]);
 }
 
+/** The same output, each distinct warning once (50 nodes from one OS image warn the same thing 50 times). */
+export function warnOnce(out: Output): Output {
+  const seen = new Set<string>();
+  const progress = (e: ProgressEvent): void => {
+    if (e.kind === 'warn') {
+      const key = e.message ?? e.step;
+      if (seen.has(key)) return;
+      seen.add(key);
+    }
+    out.progress(e);
+  };
+  return Object.assign(Object.create(out) as Output, {
+    progress,
+    warn: (line: string) => progress({ step: 'warning', kind: 'warn', message: line }),
+  });
+}
+
+/** What a per-node build did: the ISOs it wrote and, when sharded, its share of the list. */
+export interface NodesBuildResult {
+  results: BuildResult[];
+  shard?: Shard & { nodes: string[]; of: number };
+}
+
 /**
- * `make-iso build --answers base.yaml --nodes nodes.yaml --output-dir DIR`: one ISO per node,
- * DIR/<name>.iso. Every node's answers are validated before the first ISO is written; the
- * bootkit is read and scanned once and the OS image hashed once (through the build cache, or a
- * cache for this run only when the cache is disabled).
+ * `make-iso build --answers base.yaml --nodes nodes.yaml|csv --output-dir DIR`: one ISO per node,
+ * DIR/<name>.iso. Every node's answers are validated before the first ISO is written (in every
+ * shard: a bad node fails every shard); the bootkit is read and scanned once and the OS image
+ * hashed once (through the build cache, or a cache for this run only when the cache is disabled).
+ * With a shard (`--shard I/N`, or JOB_COMPLETION_INDEX), only the nodes with index % N == I.
  */
 export async function runNodesBuild(
   file: string,
-  flags: BuildFlags & { nodes: string; outputDir: string },
+  flags: BuildFlags & { nodes: string; outputDir: string; shard?: string; shardCount?: string },
   out: Output,
-): Promise<BuildResult[]> {
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<NodesBuildResult> {
   if (flags.output) throw new UserError('--output names one ISO; with --nodes give --output-dir DIR');
-  const nodes = await loadNodes(flags.nodes);
+  const shard = shardFrom(flags, env);
+  const nodes = await loadNodeList(flags.nodes);
   const dir = resolve(flags.outputDir);
   const base = overridesFromFlags(flags);
   // the answers check wants the output's directory to exist; removed again if a node is invalid
@@ -172,43 +199,57 @@ export async function runNodesBuild(
   const planned: Array<{ name: string; answers: Answers }> = [];
   const problems: string[] = [];
   for (const [i, n] of nodes.entries()) {
-    const name = nodeName(n);
-    const overrides = [...base, ...nodeOverrides(n), { path: ['output', 'path'], value: join(dir, `${name}.iso`) }];
+    const name = nodeName(n.entry);
+    const overrides = [
+      ...base,
+      ...nodeOverrides(n.entry),
+      { path: ['output', 'path'], value: join(dir, `${name}.iso`) },
+    ];
     const r = await loadAnswers(file, { overrides, force: flags.force ?? false });
     if (i === 0) for (const w of r.warnings) out.warn(w);
     if (r.answers) planned.push({ name, answers: r.answers });
-    else problems.push(...r.errors.map((e) => `node ${name}: ${e}`));
+    else problems.push(...r.errors.map((e) => nodeProblem(n, e)));
   }
   if (problems.length > 0) {
-    if (created) await rm(created, { recursive: true, force: true });
+    if (created) await rm(created, { recursive: true, force: true }).catch(() => undefined);
     throw new ValidationError(problems, file);
   }
+  const mine = inShard(planned, shard);
+  if (shard) {
+    out.info(
+      `shard ${shard.index}/${shard.count}: ${mine.length} of ${planned.length} nodes${mine.length ? `: ${mine.map((p) => p.name).join(', ')}` : ''}`,
+    );
+  }
+  const nodeOut = warnOnce(out);
   const shared = flags.cache === false ? undefined : openBuildCache();
   const runDir = shared ? undefined : await makeTempDir('make-iso-cache');
   const cache = shared ?? new BuildCache(runDir!);
   const results: BuildResult[] = [];
   try {
-    for (const p of planned) {
-      out.info(`node ${p.name} (${results.length + 1}/${planned.length})`);
+    for (const p of mine) {
+      out.info(`node ${p.name} (${results.length + 1}/${mine.length})`);
       results.push(
         await runBuild(
           p.answers,
           { force: flags.force ?? false, answersFile: file, sha256: flags.sha256 ?? false, cache },
-          out,
+          nodeOut,
         ),
       );
     }
   } finally {
     if (runDir) await removeTemp(runDir);
   }
-  return results;
+  return {
+    results,
+    ...(shard ? { shard: { ...shard, nodes: mine.map((p) => p.name), of: planned.length } } : {}),
+  };
 }
 
 /** The final report of a per-node build. */
-export function reportNodesBuild(results: BuildResult[], out: Output): void {
+export function reportNodesBuild({ results, shard }: NodesBuildResult, out: Output): void {
   const total = results.reduce((s, r) => s + r.seconds, 0);
-  out.result({ ok: true, nodes: results }, [
-    `built ${results.length} ISO(s) in ${total.toFixed(1)} s`,
+  out.result({ ok: true, nodes: results, ...(shard ? { shard } : {}) }, [
+    `built ${results.length} ISO(s) in ${total.toFixed(1)} s${shard ? ` (shard ${shard.index}/${shard.count}, ${shard.of} nodes in the list)` : ''}`,
     ...results.map((r) => `  ${r.output}  ${r.volid}  ${formatBytes(r.size)}${r.sha256 ? `  sha256 ${r.sha256}` : ''}`),
   ]);
 }

@@ -15,6 +15,8 @@ interface BuildOptions extends BuildFlags, OutputFlags {
   answers?: string;
   nodes?: string;
   outputDir?: string;
+  shard?: string;
+  shardCount?: string;
 }
 
 function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
@@ -26,8 +28,16 @@ function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
     .option('--bootkit <archive>', 'bootkit release tar.gz (overrides bootkit)')
     .option('--os-image <file>', 'OS image *.raw.gz (overrides osImage)')
     .option('--sha256', 'hash the written ISO and print its sha256 (reads the ISO once more)')
-    .option('--nodes <file>', 'a node list (YAML): one ISO per node, with its hostname and network; needs --output-dir')
+    .option(
+      '--nodes <file>',
+      'a node list (YAML, or CSV by its .csv name): one ISO per node, with its hostname, network, disk rules, ssh keys; needs --output-dir (docs/fleet.md)',
+    )
     .option('--output-dir <dir>', 'with --nodes: write <dir>/<node name>.iso')
+    .option('--shard <I/N>', 'with --nodes: build only the nodes whose list index % N == I (0-based I)')
+    .option(
+      '--shard-count <N>',
+      'with --nodes: the shard count when the index comes from JOB_COMPLETION_INDEX (Kubernetes Indexed Job; also MAKE_ISO_SHARD_COUNT)',
+    )
     .option('--no-cache', 'do not use or fill the build cache (see make-iso cache; also MAKE_ISO_NO_CACHE=1)')
     .option(
       '--packages <path>',
@@ -41,6 +51,9 @@ function addBuildOptions(cmd: Command, answersRequired: boolean): Command {
 
 async function buildFromFile(file: string, opts: BuildOptions): Promise<void> {
   const out = setProcessOutput(opts);
+  if (!opts.nodes && (opts.shard !== undefined || opts.shardCount !== undefined)) {
+    throw new UserError('--shard and --shard-count split a node list: give --nodes FILE --output-dir DIR too');
+  }
   if (opts.nodes || opts.outputDir) {
     if (!opts.nodes || !opts.outputDir) throw new UserError('--nodes FILE and --output-dir DIR go together');
     reportNodesBuild(await runNodesBuild(file, { ...opts, nodes: opts.nodes, outputDir: opts.outputDir }, out), out);

@@ -33,14 +33,14 @@ describe('node list', () => {
         { hostname: 'a' },
         { hostname: 'a' },
         { name: '../x', hostname: 'c' },
-        { hostname: 'd', disk: '/dev/sda' },
+        { hostname: 'd', bootkit: '/x/rel.tar.gz' },
       ],
     });
     expect(r.success).toBe(false);
     const messages = r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
     expect(messages).toMatch(/nodes\.1: node name a is used twice/);
     expect(messages).toMatch(/nodes\.2\.name: must be 1-63/);
-    expect(messages).toMatch(/nodes\.3: Unrecognized key.*disk/i);
+    expect(messages).toMatch(/nodes\.3: Unrecognized key.*bootkit/i);
     expect(nodesFileSchema.safeParse({ nodes: [] }).success).toBe(false);
   });
 
