@@ -394,13 +394,16 @@ const consoleSchema = z
 
 /** A node entry's name is its env file's name on the media (nodes/<name>.env): no path, no surprises. */
 export const FLEET_NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-/** Identity globs: `*` and `?` only (no `[...]` or `\\`, so both sides agree on what a pattern means). */
+/**
+ * Identity globs: `*` and `?` only. No `[...]` or `\\`, and no parentheses (bash's `[[ == ]]`
+ * reads `@(a|b)` as an extended glob): so the build's overlap check and the installer agree.
+ */
 const identityGlob = z
   .string()
   .min(1, 'must not be empty')
   .max(128)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-  .regex(/^[^[\]\\]+$/, 'may use only `*` and `?` as wildcards (no `[`, `]` or `\\`)');
+  .regex(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/, 'must be printable ASCII, not starting or ending with a space')
+  .regex(/^[^[\]\\()]+$/, 'may use only `*` and `?` as wildcards (no `[`, `]`, `(`, `)` or `\\`)');
 
 const NODE_MATCH_HELP: Record<(typeof NODE_MATCH_KINDS)[number], string> = {
   mac: 'glob on a MAC address of the machine (any NIC but lo), case-insensitive, e.g. `52:54:00:12:34:*`',
