@@ -137,3 +137,32 @@ export function describeMatch(n: FleetNode): string {
     .map(([k, g]) => `${k}=${g}`)
     .join(' ');
 }
+
+export interface NodeListing {
+  name: string;
+  match: string;
+  hostname: string;
+}
+
+/**
+ * The node entries of a manifest's redacted answers, for `make-iso inspect`: name, match and
+ * host name only (the redacted copy holds no secrets; this shows less still). Tolerates any shape.
+ */
+export function listNodes(redacted: unknown): NodeListing[] {
+  const nodes = (redacted as { nodes?: unknown } | null | undefined)?.nodes;
+  if (!Array.isArray(nodes)) return [];
+  const base = (redacted as { hostname?: unknown }).hostname;
+  return nodes.flatMap((n: unknown) => {
+    const e = n as Partial<FleetNode> | null;
+    if (!e || typeof e !== 'object' || typeof e.name !== 'string') return [];
+    const m = e.match && typeof e.match === 'object' ? e.match : {};
+    const match = e.default
+      ? 'default'
+      : Object.entries(m)
+          .filter(([, g]) => typeof g === 'string')
+          .map(([k, g]) => `${k}=${String(g)}`)
+          .join(' ');
+    const hostname = typeof e.hostname === 'string' ? e.hostname : typeof base === 'string' ? base : '(image default)';
+    return [{ name: e.name, match: match || '(none)', hostname }];
+  });
+}

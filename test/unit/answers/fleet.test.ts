@@ -2,7 +2,7 @@
 // installer could not decide on: bad merged answers, two entries one machine could satisfy, two
 // defaults. The glob-intersection check is the heart of that, so it is tested on its own too.
 import { describe, expect, it } from 'vitest';
-import { couldOverlap, globsIntersect, mergeNode, nodeCriteria } from '../../../src/answers/fleet.js';
+import { couldOverlap, globsIntersect, listNodes, mergeNode, nodeCriteria } from '../../../src/answers/fleet.js';
 import { parseAnswers } from '../../../src/answers/load.js';
 import type { FleetNode } from '../../../src/answers/schema.js';
 import { ED25519, minimal } from './helpers.js';
@@ -154,5 +154,34 @@ describe('nodes: validation', () => {
     expect(await errorsOf(nodes)).toEqual([]);
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(await errorsOf([...nodes, { name: 'x', match: {} }])).toHaveLength(1);
+  });
+});
+
+describe('listNodes (make-iso inspect)', () => {
+  it('lists name, match and host name from the redacted answers, nothing else', () => {
+    const redacted = {
+      hostname: 'base',
+      nodes: [
+        {
+          name: 'a',
+          match: { mac: '52:54:00:00:00:01', smbiosSerial: 'S1' },
+          hostname: 'node-a',
+          user: { sshKeys: [ED25519] },
+        },
+        { name: 'spare', default: true },
+      ],
+    };
+    const l = listNodes(redacted);
+    expect(l).toEqual([
+      { name: 'a', match: 'mac=52:54:00:00:00:01 smbiosSerial=S1', hostname: 'node-a' },
+      { name: 'spare', match: 'default', hostname: 'base' },
+    ]);
+    expect(JSON.stringify(l)).not.toContain('ssh-ed25519');
+  });
+
+  it('a manifest without nodes (or a foreign shape) lists none', () => {
+    expect(listNodes({ hostname: 'x' })).toEqual([]);
+    expect(listNodes(undefined)).toEqual([]);
+    expect(listNodes({ nodes: [null, 3, { match: {} }] })).toEqual([]);
   });
 });
