@@ -185,3 +185,26 @@ describe('listNodes (make-iso inspect)', () => {
     expect(listNodes({ nodes: [null, 3, { match: {} }] })).toEqual([]);
   });
 });
+
+describe('summary', () => {
+  it('shows the entries of a fleet medium, and nothing without nodes', async () => {
+    const { summarize } = await import('../../../src/answers/summary.js');
+    const r = await parseAnswers(
+      JSON.stringify({
+        ...minimal(),
+        nodes: [
+          { name: 'a', match: { mac: '52:54:00:00:00:01' } },
+          { name: 'spare', default: true },
+        ],
+      }),
+      '/nonexistent',
+      { checkFiles: false },
+    );
+    expect(r.errors).toEqual([]);
+    expect(summarize(r.answers!).find(([k]) => k === 'nodes')?.[1]).toBe(
+      '2 entries (a, spare; default spare); see docs/fleet-media.md',
+    );
+    const plain = await parseAnswers(JSON.stringify(minimal()), '/nonexistent', { checkFiles: false });
+    expect(summarize(plain.answers!).some(([k]) => k === 'nodes')).toBe(false);
+  });
+});
