@@ -10,6 +10,8 @@ source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/facts.sh"
 NODE_NAME=''
 NODE_REASONS=()
 NODE_ERROR=''
+NODE_ID_KINDS=()
+NODE_ID_VALUES=()
 
 # nodes_norm KIND VALUE: VALUE trimmed, lower-cased for the case-insensitive kinds (facts.tsv).
 nodes_norm() {
@@ -49,22 +51,33 @@ nodes_identity() {
   done < <(if [[ -n $serials ]]; then cat -- "$serials"; else lsblk -dn -o SERIAL 2>/dev/null || true; fi)
 }
 
-# nodes_entry_matches CRITERIA IDENTITY_FILE: every KIND<TAB>GLOB line of CRITERIA matches some
-# identity value of that kind; sets NODE_REASONS to "matched KIND VALUE against GLOB" per line.
+# nodes_read_identity IDENTITY_FILE: the identity lines into NODE_ID_KINDS and NODE_ID_VALUES.
+nodes_read_identity() {
+  local kind value
+  NODE_ID_KINDS=() NODE_ID_VALUES=()
+  while IFS=$'\t' read -r kind value; do
+    NODE_ID_KINDS+=("$kind")
+    NODE_ID_VALUES+=("$value")
+  done <"$1"
+}
+
+# nodes_entry_matches CRITERIA: every KIND<TAB>GLOB line of CRITERIA matches some identity value
+# of that kind (nodes_read_identity); sets NODE_REASONS to "matched KIND VALUE against GLOB" per
+# line. No subshell: it runs once per entry, up to 1000 times.
 nodes_entry_matches() {
-  local criteria=$1 ident=$2 kind glob ikind value hit
+  local criteria=$1 kind glob i hit
   NODE_REASONS=()
   while IFS=$'\t' read -r kind glob; do
     [[ -n $kind ]] || continue
-    glob=$(nodes_norm "$kind" "$glob")
+    if fact_in "$kind" "${FACT_NODE_MATCH_CASELESS[@]}"; then glob=${glob,,}; fi
     hit=''
-    while IFS=$'\t' read -r ikind value; do
+    for i in "${!NODE_ID_KINDS[@]}"; do
       # shellcheck disable=SC2053 # GLOB is a pattern on purpose (only * and ?, checked at build)
-      if [[ $ikind == "$kind" && $value == $glob ]]; then
-        hit=$value
+      if [[ ${NODE_ID_KINDS[i]} == "$kind" && ${NODE_ID_VALUES[i]} == $glob ]]; then
+        hit=${NODE_ID_VALUES[i]}
         break
       fi
-    done <"$ident"
+    done
     [[ -n $hit ]] || return 1
     NODE_REASONS+=("matched ${kind} ${hit} against ${glob}")
   done <<<"$criteria"
@@ -92,8 +105,9 @@ nodes_choose() {
     [[ -v crit[$name] ]] || order+=("$name")
     crit[$name]+="${kind}"$'\t'"${glob}"$'\n'
   done <"$table"
+  nodes_read_identity "$ident"
   for n in "${order[@]}"; do
-    if nodes_entry_matches "${crit[$n]}" "$ident"; then matched+=("$n"); fi
+    if nodes_entry_matches "${crit[$n]}"; then matched+=("$n"); fi
   done
   if ((${#matched[@]} > 1)); then
     NODE_ERROR="this machine matches ${#matched[@]} node entries (${matched[*]}); it must match one"
@@ -101,7 +115,7 @@ nodes_choose() {
   fi
   if ((${#matched[@]} == 1)); then
     NODE_NAME=${matched[0]}
-    nodes_entry_matches "${crit[$NODE_NAME]}" "$ident"
+    nodes_entry_matches "${crit[$NODE_NAME]}"
     return 0
   fi
   if [[ -n $default ]]; then
