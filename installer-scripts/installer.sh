@@ -156,6 +156,7 @@ select_node() {
   nodes_choose "$table" "$ident" || die "${NODE_ERROR}; nothing was written"
   for r in "${NODE_REASONS[@]}"; do say "node ${NODE_NAME}: ${r}"; done
   MI_INSTALL_ENV=$MI_CONFIG_DIR/$FACT_NODE_DIR/$NODE_NAME.env
+  [[ -r $MI_INSTALL_ENV ]] || die "node ${NODE_NAME} has no env file ${MI_INSTALL_ENV} (a damaged medium); nothing was written"
   ((PLAN_MODE == 0)) || say "PLAN: install as node ${NODE_NAME} (${MI_INSTALL_ENV})"
   return 0
 }

@@ -3,7 +3,7 @@
 // The identity is read from a fake sysfs tree (MI_TEST_SYS_ROOT) and a disk-serial list.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_DIR, NODE_MATCH_TABLE } from '../../../src/facts.js';
@@ -117,7 +117,7 @@ describe('the installer at step 1 (plan mode)', () => {
       .digest('hex');
   });
 
-  function run(m: ReturnType<typeof machine>) {
+  function run(m: ReturnType<typeof machine>, drop?: string) {
     const cfg = join(tmp.dir, `cfg${seq++}`);
     mkdirSync(join(cfg, NODE_DIR), { recursive: true });
     const env = (user: string) => shellAssignments(validEnv({ MI_OS_IMAGE_SHA256: sha, MI_USER_NAME: user }));
@@ -125,6 +125,7 @@ describe('the installer at step 1 (plan mode)', () => {
     writeFileSync(join(cfg, NODE_DIR, 'a.env'), env('usera'));
     writeFileSync(join(cfg, NODE_DIR, 'b.env'), env('userb'));
     writeFileSync(join(cfg, NODE_DIR, NODE_MATCH_TABLE), TABLE);
+    if (drop) rmSync(join(cfg, NODE_DIR, drop));
     const log = join(cfg, 'log');
     const r = runInstaller({
       MI_INSTALL_ENV: join(cfg, 'install.env'),
@@ -160,5 +161,13 @@ describe('the installer at step 1 (plan mode)', () => {
       /^MAKE-ISO-INSTALLER: FAILED: step 1\/10 \(read the install configuration\): this machine matches no node entry and there is no default entry \(its identity: mac 52:54:00:cc:00:03, smbiosSerial SER-C\); nothing was written; nothing rebooted/,
     );
     expect(r.stdout).not.toContain('step 2/10');
+  });
+
+  it('a matched entry whose env file is missing fails at step 1, naming it', () => {
+    const r = run(A, 'a.env');
+    expect(r.status).toBe(1);
+    expect(r.lines.at(-1)).toMatch(
+      /^MAKE-ISO-INSTALLER: FAILED: step 1\/10 \(read the install configuration\): node a has no env file .*\/nodes\/a\.env \(a damaged medium\); nothing was written/,
+    );
   });
 });
