@@ -34,8 +34,12 @@ source "$MI_LIB_DIR/hosttype.sh"
 source "$MI_LIB_DIR/bootentry.sh"
 # shellcheck source=lib/requirements.sh
 source "$MI_LIB_DIR/requirements.sh"
+# shellcheck source=lib/nodes.sh
+source "$MI_LIB_DIR/nodes.sh"
 
 MI_INSTALL_ENV=${MI_INSTALL_ENV:-/etc/make-iso/install.env}
+# the directory of install.env holds the other config files (a node's env file may replace install.env)
+MI_CONFIG_DIR=${MI_INSTALL_ENV%/*}
 MI_CMDLINE_FILE=${MI_CMDLINE_FILE:-/proc/cmdline}
 MI_RUN_DIR=${MI_RUN_DIR:-/run/make-iso}
 MI_FAIL_FILE=$MI_RUN_DIR/fail-reason
@@ -128,6 +132,7 @@ read_configuration() {
     BASH_XTRACEFD=$xtrace_fd
     set -x
   fi
+  select_node
   config_load "$MI_INSTALL_ENV" || true
   if ((${#CONFIG_ERRORS[@]})); then
     local e
@@ -138,6 +143,21 @@ read_configuration() {
   guard_test_seams
   preflight
   ((PLAN_MODE)) && say "PLAN: plan mode (makeiso.plan=1): every check runs, nothing is written"
+  return 0
+}
+
+# select_node: with a node match table next to install.env (a fleet medium), install with the env
+# file of the one entry matching this machine; none or several: FAILED here, nothing written.
+select_node() {
+  local table=$MI_CONFIG_DIR/$FACT_NODE_DIR/$FACT_NODE_MATCH_TABLE ident=$MI_RUN_DIR/identity.tsv r
+  [[ -f $table ]] || return 0
+  nodes_identity "${MI_TEST_SYS_ROOT:-}" "${MI_TEST_DISK_SERIALS_FILE:-}" >"$ident"
+  log "machine identity: $(nodes_identity_text "$ident")"
+  nodes_choose "$table" "$ident" || die "${NODE_ERROR}; nothing was written"
+  for r in "${NODE_REASONS[@]}"; do say "node ${NODE_NAME}: ${r}"; done
+  MI_INSTALL_ENV=$MI_CONFIG_DIR/$FACT_NODE_DIR/$NODE_NAME.env
+  [[ -r $MI_INSTALL_ENV ]] || die "node ${NODE_NAME} has no env file ${MI_INSTALL_ENV} (a damaged medium); nothing was written"
+  ((PLAN_MODE == 0)) || say "PLAN: install as node ${NODE_NAME} (${MI_INSTALL_ENV})"
   return 0
 }
 
@@ -272,8 +292,8 @@ configure() {
   cfg_hostname
   cfg_network
   cfg_ntp
-  cfg_host_type "$MEDIA_ROOT" "${MI_INSTALL_ENV%/*}" "$MI_RUN_DIR"
-  cfg_cloud_init "${MI_INSTALL_ENV%/*}"
+  cfg_host_type "$MEDIA_ROOT" "$MI_CONFIG_DIR" "$MI_RUN_DIR"
+  cfg_cloud_init "$MI_CONFIG_DIR"
   cfg_hugepages
   cfg_user_apps "$MEDIA_ROOT" "$MI_RUN_DIR"
   cfg_marker "$TARGET_DISK"

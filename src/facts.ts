@@ -47,3 +47,12 @@ if (!(DISK_MATCHES as readonly string[]).includes(DISK_MATCH_DEFAULT)) {
 
 /** FAT label of `write --data-partition`'s partition, where the installer copies its log. */
 export const LOG_PARTITION_LABEL = fact('log_partition_label');
+
+/** Identity kinds a `nodes:` entry may match on (docs/fleet-media.md). */
+export const NODE_MATCH_KINDS = words('node_match_kinds');
+/** The kinds compared case-insensitively (hex identifiers: MAC addresses and SMBIOS UUIDs). */
+export const NODE_MATCH_CASELESS: ReadonlySet<string> = new Set(words('node_match_caseless'));
+/** Directory next to install.env with one <name>.env per node entry and the match table. */
+export const NODE_DIR = fact('node_dir');
+/** The match table's file name in NODE_DIR. */
+export const NODE_MATCH_TABLE = fact('node_match_table');

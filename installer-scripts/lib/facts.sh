@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Facts shared with make-iso's TypeScript (src/facts.ts), read from installer-scripts/facts.tsv,
-# the one home of each: reserved user names, disk transports, the disk match default and the
-# label of the log partition. Safe to source more than once.
+# the one home of each: reserved user names, disk transports, the disk match default, the
+# label of the log partition and the node-matching kinds and file names. Safe to source more than once.
 # shellcheck disable=SC2034 # globals set here are read by installer.sh and the other libraries
 
 # facts_load FILE: set FACT_RESERVED_USERS, FACT_DISK_TRANSPORTS (arrays), FACT_DISK_MATCH_DEFAULT
-# and FACT_LOG_LABEL from FILE's KEY<TAB>VALUE lines; die-free: an unknown key is ignored.
+# FACT_LOG_LABEL, FACT_NODE_MATCH_KINDS, FACT_NODE_MATCH_CASELESS (arrays),
+# FACT_NODE_DIR and FACT_NODE_MATCH_TABLE from FILE's KEY<TAB>VALUE lines; die-free: an unknown key is ignored.
 facts_load() {
   local file=$1 key value
-  declare -ga FACT_RESERVED_USERS=() FACT_DISK_TRANSPORTS=()
-  FACT_DISK_MATCH_DEFAULT='' FACT_LOG_LABEL=''
+  declare -ga FACT_RESERVED_USERS=() FACT_DISK_TRANSPORTS=() FACT_NODE_MATCH_KINDS=() FACT_NODE_MATCH_CASELESS=()
+  FACT_DISK_MATCH_DEFAULT='' FACT_LOG_LABEL='' FACT_NODE_DIR='' FACT_NODE_MATCH_TABLE=''
   while IFS=$'\t' read -r key value; do
     case $key in
       reserved_users) read -r -a FACT_RESERVED_USERS <<<"$value" ;;
       disk_transports) read -r -a FACT_DISK_TRANSPORTS <<<"$value" ;;
       disk_match_default) FACT_DISK_MATCH_DEFAULT=$value ;;
       log_partition_label) FACT_LOG_LABEL=$value ;;
+      node_match_kinds) read -r -a FACT_NODE_MATCH_KINDS <<<"$value" ;;
+      node_match_caseless) read -r -a FACT_NODE_MATCH_CASELESS <<<"$value" ;;
+      node_dir) FACT_NODE_DIR=$value ;;
+      node_match_table) FACT_NODE_MATCH_TABLE=$value ;;
     esac
   done <"$file"
 }

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { answersSchema, type Answers } from './schema.js';
 import { KNOWN_ELSEWHERE } from './legacy-keys.js';
 import { checkK3sAnswers, checkPaths, checkRules, type AnswerPaths } from './rules.js';
+import { checkNodes } from './fleet.js';
 
 export interface LoadResult {
   /** Present only when there are no errors. */
@@ -250,7 +251,9 @@ export async function validateAnswers(
   const rules = checkRules(answers);
   const files =
     opts.checkFiles === false ? { errors: [], warnings: [] } : await checkPaths(pathsOf(answers, baseDir), opts);
-  const errors = [...rules.errors, ...files.errors];
+  // each node entry's merged answers are checked only once the base itself is valid
+  const nodeErrors = rules.errors.length === 0 ? checkNodes(answers) : [];
+  const errors = [...rules.errors, ...nodeErrors, ...files.errors];
   const warnings = [...rules.warnings, ...files.warnings];
   if (opts.checkFiles !== false) {
     const k3s = await checkK3sAnswers(answers, copy.hostType === 'kubernetes');

@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_MASKED_UNITS } from '../rootfs/change.js';
-import { DISK_MATCHES, DISK_MATCH_DEFAULT, DISK_TRANSPORTS } from '../facts.js';
+import { DISK_MATCHES, DISK_MATCH_DEFAULT, DISK_TRANSPORTS, NODE_MATCH_KINDS } from '../facts.js';
 
 // ---- reusable field schemas (the wizard validates each prompt with these) ----
 
@@ -392,6 +392,61 @@ const consoleSchema = z
   .prefault({})
   .describe('serial console for the installer (GRUB and kernel); null: screen only');
 
+/** A node entry's name is its env file's name on the media (nodes/<name>.env): no path, no surprises. */
+export const FLEET_NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/**
+ * Identity globs: `*` and `?` only. No `[...]` or `\\`, and no parentheses (bash's `[[ == ]]`
+ * reads `@(a|b)` as an extended glob): so the build's overlap check and the installer agree.
+ */
+const identityGlob = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(128)
+  .regex(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/, 'must be printable ASCII, not starting or ending with a space')
+  .regex(/^[^[\]\\()]+$/, 'may use only `*` and `?` as wildcards (no `[`, `]`, `(`, `)` or `\\`)');
+
+const NODE_MATCH_HELP: Record<(typeof NODE_MATCH_KINDS)[number], string> = {
+  mac: 'glob on a MAC address of the machine (any NIC but lo), case-insensitive, e.g. `52:54:00:12:34:*`',
+  smbiosSerial: 'glob on the SMBIOS system serial (/sys/class/dmi/id/product_serial)',
+  smbiosUuid: 'glob on the SMBIOS system UUID (/sys/class/dmi/id/product_uuid), case-insensitive',
+  diskSerial: 'glob on the serial of any disk of the machine (lsblk SERIAL)',
+};
+
+const fleetMatch = z
+  .strictObject(
+    Object.fromEntries(NODE_MATCH_KINDS.map((k) => [k, identityGlob.optional().describe(NODE_MATCH_HELP[k] ?? k)])),
+  )
+  .describe('how the installer recognises the machine: every criterion given must match');
+
+export const fleetNode = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(FLEET_NODE_NAME_RE, 'must be 1-63 of letters, digits, ".", "_" and "-", starting with a letter or digit')
+      .describe('name of the entry (its file on the media is nodes/<name>.env)'),
+    match: fleetMatch.optional(),
+    default: z
+      .literal(true)
+      .optional()
+      .describe('this entry installs a machine no other entry matches (at most one entry; needs no match)'),
+    hostname: hostname.optional().describe("the node's host name"),
+    network: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('keys of `network` this node sets, merged key by key over the base (mode, interface, address, ...)'),
+    user: z
+      .strictObject({ sshKeys: z.array(sshKey).describe("replaces the base's user.sshKeys") })
+      .optional()
+      .describe('user keys of this node'),
+    disk: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('keys of `disk` this node sets, merged key by key over the base (byId, serial, minGiB, ...)'),
+  })
+  .describe('one machine of a fleet: how to recognise it and what it changes in the answers');
+
+export type FleetNode = z.infer<typeof fleetNode>;
+
 // ---- the answers file ----
 
 export const answersSchema = z
@@ -442,6 +497,14 @@ export const answersSchema = z
         "`.rpm`/`.deb` files, or directories of them, whose files are added to the installer's root (tools the bootkit lacks; see docs/packages.md)",
       ),
     tmpfsSize: tmpfsSize.default('1G').describe('size of the in-memory root filesystem of the installer'),
+    nodes: z
+      .array(fleetNode)
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe(
+        'one medium for many machines: the installer picks the entry matching the machine it runs on (docs/fleet-media.md)',
+      ),
     mode: z
       .enum(['auto', 'overlay', 'rewrite'])
       .default('auto')

@@ -65,7 +65,16 @@ export function summarize(a: Answers): Array<[string, string]> {
     ['after install', a.afterInstall],
     ['user apps', a.userAppsDir ?? 'none'],
     ['initramfs', `${a.mode}, tmpfs ${a.tmpfsSize}`],
+    ...(a.nodes ? [['nodes', nodesText(a.nodes)] as [string, string]] : []),
   ];
+}
+
+/** `3 entries (a, b, spare; default spare)`: a fleet medium's entries at a glance. */
+function nodesText(nodes: NonNullable<Answers['nodes']>): string {
+  const names = nodes.map((n) => n.name);
+  const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')}, ...` : names.join(', ');
+  const def = nodes.find((n) => n.default)?.name;
+  return `${nodes.length} ${nodes.length === 1 ? 'entry' : 'entries'} (${shown}${def ? `; default ${def}` : ''}); see docs/fleet-media.md`;
 }
 
 export function summaryLines(a: Answers, indent = '  '): string[] {

@@ -125,6 +125,22 @@ afterInstall: reboot                     # reboot | poweroff | stay
 # userAppsDir: ./user-apps               # a directory copied onto the media as /user-apps/
 # packages: [./packages]                 # .rpm/.deb files or dirs: tools the bootkit lacks (docs/packages.md)
 
+# One medium for many machines (docs/fleet-media.md): the installer picks the entry that matches
+# the machine it runs on; every criterion of an entry must match (globs with * and ?).
+# nodes:
+#   - name: rack1-a                      # file-safe name
+#     match:
+#       mac: '52:54:00:12:34:01'         # any NIC's MAC, case-insensitive
+#       # smbiosSerial: 'S1234*'         # /sys/class/dmi/id/product_serial
+#       # smbiosUuid: '4c4c4544-*'       # /sys/class/dmi/id/product_uuid, case-insensitive
+#       # diskSerial: 'PHKS*'            # any disk's serial (lsblk SERIAL)
+#     hostname: rack1-a
+#     network: {mode: static, address: 192.168.1.51, prefix: 24, gateway: 192.168.1.1}
+#     # user: {sshKeys: [...]}            # replaces user.sshKeys
+#     # disk: {minGiB: 100}               # merged key by key over disk
+#   - name: spare
+#     default: true                      # at most one: installs a machine nothing else matches
+
 tmpfsSize: 1G                            # size of the installer's in-memory root
 mode: auto                               # auto: overlay if the bootkit's dracut layout is known, else rewrite | overlay | rewrite
 `;

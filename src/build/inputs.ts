@@ -15,6 +15,7 @@ import { probeOsImage, type OsImageFacts } from '../io/image-probe.js';
 import { checkOsImage } from '../io/os-image-check.js';
 import { readProbeCache, writeProbeCache } from '../io/probe-cache.js';
 import { installEnvEntries } from '../render/installer-config.js';
+import { nodeAnswers } from '../answers/fleet.js';
 import { ISO_PATHS, staticIsoDir, treeFiles } from '../iso/assemble.js';
 import type { ProgressSink } from '../progress.js';
 import { DEFAULT_MASKED_UNITS, normalizeUnitName, type RootfsChange } from '../rootfs/change.js';
@@ -249,6 +250,16 @@ async function probeAndCheck(
     });
   }
   const problems = imageProblems(env, image);
+  // a fleet medium: each node entry's answers must apply to the image as well
+  const a = req.installer.answers;
+  for (const n of a.nodes ?? []) {
+    const merged = nodeAnswers(a, n).answers;
+    if (!merged) continue; // validation already refused it
+    const ctx = { osImageName: basename(req.osImage), osImageSha256: '', version, image };
+    for (const p of imageProblems(new Map(installEnvEntries(merged, ctx)), image)) {
+      if (!problems.includes(p)) problems.push(`node ${n.name}: ${p}`);
+    }
+  }
   if (problems.length > 0) {
     throw new UserError(`the answers cannot apply to the OS image ${req.osImage}:\n  ${problems.join('\n  ')}`);
   }

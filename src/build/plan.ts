@@ -10,7 +10,12 @@ import { kernelArgs, serialConsole, serialUnit } from '../iso/kargs.js';
 import type { IsoFile, IsoPlan } from '../iso/plan.js';
 import { MANIFEST_ISO_PATH, type Manifest } from '../manifest.js';
 import type { OsImageFacts } from '../io/image-probe.js';
-import { renderInstallerConfig, type InstallerConfig } from '../render/installer-config.js';
+import {
+  NODE_FILES_DIR,
+  NODE_MATCH_PATH,
+  renderInstallerConfig,
+  type InstallerConfig,
+} from '../render/installer-config.js';
 import { grubQuote, grubTitle, renderTemplate } from '../render/templates.js';
 import { chooseInitramfsMode, type DracutLayout, type InitramfsModeRequest } from '../initramfs/layout.js';
 import { DEFAULT_MASKED_UNITS, normalizeUnitName, type RootfsChange } from '../rootfs/change.js';
@@ -171,6 +176,12 @@ export function rootfsChange(
   }
   if (config.k3sRegistries) {
     files.push({ path: 'etc/make-iso/k3s-registries.yaml', mode: 0o600, content: Buffer.from(config.k3sRegistries) });
+  }
+  for (const n of config.nodes ?? []) {
+    files.push({ path: `${NODE_FILES_DIR}/${n.name}.env`, mode: 0o600, content: Buffer.from(n.installEnv) });
+  }
+  if (config.nodeMatch !== undefined) {
+    files.push({ path: NODE_MATCH_PATH, mode: 0o644, content: Buffer.from(config.nodeMatch) });
   }
   // make-iso's own files win over a package's file at the same path.
   const own = new Set(files.map((f) => f.path));

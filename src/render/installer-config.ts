@@ -3,7 +3,9 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { stringify } from 'yaml';
+import { describeMatch, nodeAnswers, nodeCriteria } from '../answers/fleet.js';
 import { sudoPolicy, type Answers } from '../answers/schema.js';
+import { NODE_DIR, NODE_MATCH_TABLE } from '../facts.js';
 import { imageFactEntries } from '../image-needs.js';
 import type { OsImageFacts } from '../io/image-probe.js';
 import { shellAssignments, type ShellValue } from './shell.js';
@@ -29,7 +31,15 @@ export interface InstallerConfig {
   k3sConfig?: string;
   /** /etc/rancher/k3s/registries.yaml (registry mirrors from the answers). */
   k3sRegistries?: string;
+  /** With `nodes:` in the answers: each entry's full install.env, as nodes/<name>.env. */
+  nodes?: Array<{ name: string; installEnv: string }>;
+  /** With `nodes:`: the match table nodes/match.tsv (NAME<TAB>KIND<TAB>GLOB lines). */
+  nodeMatch?: string;
 }
+
+/** Where the node files sit in the installer's root, next to install.env (docs/contracts.md). */
+export const NODE_FILES_DIR = `etc/make-iso/${NODE_DIR}`;
+export const NODE_MATCH_PATH = `${NODE_FILES_DIR}/${NODE_MATCH_TABLE}`;
 
 /** Where the user-apps directory sits on the media (docs/contracts.md). */
 export const USER_APPS_ON_MEDIA = 'user-apps';
@@ -142,11 +152,37 @@ export function renderK3sRegistries(a: Answers): string | undefined {
   return `# Written by make-iso from the answers (kubernetes.registryMirrors).\n${stringify(doc, { lineWidth: 0 })}`;
 }
 
-export function renderInstallerConfig(a: Answers, ctx: InstallerConfigContext): InstallerConfig {
-  const installEnv = shellAssignments(
+/**
+ * The match table the installer reads at step 1: one NAME<TAB>KIND<TAB>GLOB line per criterion
+ * (an entry matches when all its lines do), `NAME<TAB>default<TAB>*` for the default entry.
+ */
+export function renderNodeMatch(a: Answers): string {
+  const lines = [`# make-iso node match table (docs/fleet-media.md): NAME<TAB>KIND<TAB>GLOB`];
+  for (const n of a.nodes ?? []) {
+    if (n.default) lines.push(`${n.name}\tdefault\t*`);
+    for (const [kind, glob] of nodeCriteria(n)) lines.push(`${n.name}\t${kind}\t${glob}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Each node entry's install.env: the same renderer over that entry's merged answers. */
+function renderNodes(a: Answers, ctx: InstallerConfigContext): Array<{ name: string; installEnv: string }> {
+  return (a.nodes ?? []).map((n) => {
+    const r = nodeAnswers(a, n);
+    if (!r.answers) throw new Error(`node ${n.name} (${describeMatch(n)}): ${r.errors.join('; ')}`);
+    return { name: n.name, installEnv: renderInstallEnv(r.answers, ctx) };
+  });
+}
+
+function renderInstallEnv(a: Answers, ctx: InstallerConfigContext): string {
+  return shellAssignments(
     installEnvEntries(a, ctx),
     `make-iso ${ctx.version}: answers for the unattended installer (docs/contracts.md).\nRead with \`source\`; every value is single-quoted data.`,
   );
+}
+
+export function renderInstallerConfig(a: Answers, ctx: InstallerConfigContext): InstallerConfig {
+  const installEnv = renderInstallEnv(a, ctx);
   const cloudInit = renderCloudInit(a);
   const registries = ctx.k3s ? renderK3sRegistries(a) : undefined;
   return {
@@ -154,6 +190,7 @@ export function renderInstallerConfig(a: Answers, ctx: InstallerConfigContext): 
     ...(cloudInit === undefined ? {} : { cloudInit }),
     ...(ctx.k3s ? { k3sConfig: renderK3sConfig(a) } : {}),
     ...(registries === undefined ? {} : { k3sRegistries: registries }),
+    ...(a.nodes ? { nodes: renderNodes(a, ctx), nodeMatch: renderNodeMatch(a) } : {}),
   };
 }
 

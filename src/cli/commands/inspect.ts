@@ -1,5 +1,6 @@
 // Why: `make-iso inspect ISO` shows what an installer ISO holds, never any secret.
 import type { Command } from 'commander';
+import { listNodes } from '../../answers/fleet.js';
 import { inspectIso } from '../../iso/inspect.js';
 import type { Cli } from '../context.js';
 
@@ -7,7 +8,7 @@ export function register(program: Command, cli: Cli): void {
   program
     .command('inspect')
     .description(
-      'show what an installer ISO holds: boot modes, kernel, kernel args, installer, OS image, masked services',
+      'show what an installer ISO holds: boot modes, kernel, kernel args, installer, OS image, masked services, node entries',
     )
     .argument('<iso>', 'the ISO file (or a USB device it was written to)')
     .option('--json', 'print the result as JSON')
@@ -37,6 +38,9 @@ export function register(program: Command, cli: Cli): void {
           ['OS image', `${m.osImage.isoPath} (${m.osImage.size} bytes, sha256 ${m.osImage.sha256})`],
           ['answers digest', m.answers.digest],
         );
+        const nodes = listNodes(m.answers.redacted);
+        if (nodes.length > 0) rows.push(['nodes', `${nodes.length} (one medium for many machines)`]);
+        for (const n of nodes) rows.push([`node ${n.name}`, `match ${n.match}; hostname ${n.hostname}`]);
       }
       const width = Math.max(...rows.map(([k]) => k.length));
       for (const [k, v] of rows) cli.out(`${k.padEnd(width)}  ${v}`);

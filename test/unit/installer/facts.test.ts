@@ -7,7 +7,16 @@ import { describe, expect, it } from 'vitest';
 import { parseAnswers } from '../../../src/answers/load.js';
 import { shellAssignments } from '../../../src/render/shell.js';
 import { DATA_PARTITION } from '../../../src/usb/data-partition.js';
-import { DISK_MATCH_DEFAULT, DISK_TRANSPORTS, LOG_PARTITION_LABEL, RESERVED_USERS } from '../../../src/facts.js';
+import {
+  DISK_MATCH_DEFAULT,
+  DISK_TRANSPORTS,
+  LOG_PARTITION_LABEL,
+  NODE_DIR,
+  NODE_MATCH_CASELESS,
+  NODE_MATCH_KINDS,
+  NODE_MATCH_TABLE,
+  RESERVED_USERS,
+} from '../../../src/facts.js';
 import { HASH as ANSWERS_HASH } from '../answers/helpers.js';
 import { validEnv } from './install-env.js';
 import { bash, gib, lsblkLine, nvme, sata, tempDir } from './run-bash.js';
@@ -18,7 +27,11 @@ source lib/facts.sh
 printf 'reserved_users=%s\\n' "\${FACT_RESERVED_USERS[*]}"
 printf 'disk_transports=%s\\n' "\${FACT_DISK_TRANSPORTS[*]}"
 printf 'disk_match_default=%s\\n' "$FACT_DISK_MATCH_DEFAULT"
-printf 'log_partition_label=%s\\n' "$FACT_LOG_LABEL"`);
+printf 'log_partition_label=%s\\n' "$FACT_LOG_LABEL"
+printf 'node_match_kinds=%s\\n' "\${FACT_NODE_MATCH_KINDS[*]}"
+printf 'node_match_caseless=%s\\n' "\${FACT_NODE_MATCH_CASELESS[*]}"
+printf 'node_dir=%s\\n' "$FACT_NODE_DIR"
+printf 'node_match_table=%s\\n' "$FACT_NODE_MATCH_TABLE"`);
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return Object.fromEntries(
@@ -36,6 +49,10 @@ describe('facts.tsv parity', () => {
       disk_transports: DISK_TRANSPORTS.join(' '),
       disk_match_default: DISK_MATCH_DEFAULT,
       log_partition_label: LOG_PARTITION_LABEL,
+      node_match_kinds: NODE_MATCH_KINDS.join(' '),
+      node_match_caseless: [...NODE_MATCH_CASELESS].join(' '),
+      node_dir: NODE_DIR,
+      node_match_table: NODE_MATCH_TABLE,
     });
     expect(RESERVED_USERS.size).toBeGreaterThan(5);
     expect(DATA_PARTITION.fsLabel).toBe(LOG_PARTITION_LABEL);
