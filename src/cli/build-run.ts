@@ -207,6 +207,13 @@ export async function runNodesBuild(
     ];
     const r = await loadAnswers(file, { overrides, force: flags.force ?? false });
     if (i === 0) for (const w of r.warnings) out.warn(w);
+    if (r.answers?.nodes && i === 0) {
+      // every per-node ISO would also carry the whole fleet list and pick by machine identity
+      problems.push(
+        'the answers carry a nodes: list (one medium for many machines, docs/fleet-media.md); --nodes builds one ISO per node: use one or the other',
+      );
+      break;
+    }
     if (r.answers) planned.push({ name, answers: r.answers });
     else problems.push(...r.errors.map((e) => nodeProblem(n, e)));
   }

@@ -2,7 +2,7 @@
 // Job, a CI matrix) writing into one output directory. Run as such, over a CSV node list, every
 // node's ISO must appear exactly once, carry its own host name and address, and nothing else may
 // be left in the directory; a bad row must fail every shard before any ISO is written. No VM.
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -119,4 +119,21 @@ it('a bad row fails every shard (exit 2, naming file, row and column) before any
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack
   }
   await expect(readdir(join(dir, 'bad-isos'))).rejects.toThrow(/ENOENT/);
+});
+
+it('answers that carry a nodes: list (one medium for many machines) are refused with --nodes', async () => {
+  const site = await readFile(join(dir, 'site.yaml'), 'utf8');
+  await writeFile(
+    join(dir, 'fleet.yaml'),
+    `${site}nodes:\n  - { name: a, match: { mac: '52:54:00:00:00:01' }, hostname: node-a }\n`,
+    { mode: 0o600 },
+  );
+  const r = await execa(
+    process.execPath,
+    [MAIN, 'build', '--answers', 'fleet.yaml', '--nodes', 'nodes.csv', '--output-dir', 'mixed-isos'],
+    { cwd: dir, reject: false, env: { NO_COLOR: '1', MAKE_ISO_CACHE: join(dir, 'cache') } },
+  );
+  expect(r.exitCode, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(/the answers carry a nodes: list .*--nodes builds one ISO per node: use one or the other/);
+  await expect(readdir(join(dir, 'mixed-isos'))).rejects.toThrow(/ENOENT/);
 });
