@@ -145,6 +145,32 @@ export function execInfo(buf: Buffer): ExecInfo {
   return shebang ? { kind: 'script', interpreter: shebang[1]! } : { kind: 'other' };
 }
 
+/** The first of `paths` that resolves to an existing node of the tree (stops at the first hit), or null. */
+function firstResolved(paths: Iterable<string>, tree: TreeLookup): string | null {
+  for (const p of paths) {
+    const hit = tree.resolve(p);
+    if (hit !== null) return hit;
+  }
+  return null;
+}
+
+/**
+ * Where the loader finds `lib` for the ELF at `real`: RUNPATH/RPATH ($ORIGIN expanded), the
+ * ld.so.conf directories, then the default ones; null when the tree lacks it.
+ */
+function findLibrary(lib: string, real: string, elf: ElfInfo, tree: TreeLookup, c: BootkitContents): string | null {
+  const origin = dirname(real);
+  const dirs = [
+    ...elf.runpath.map((d) => d.replace(/\$(?:ORIGIN|\{ORIGIN\})/g, `/${origin}`)),
+    ...c.ldConfDirs,
+    ...LIB_DIRS,
+  ];
+  return firstResolved(
+    dirs.map((d) => posix.join(d, lib)),
+    tree,
+  );
+}
+
 /** Why the executable at key cannot start in this tree (first problem found), or undefined. */
 function cannotRun(key: string, tree: TreeLookup, c: BootkitContents, seen = new Set<string>()): string | undefined {
   const real = c.hardlinks.get(key) ?? key;
@@ -157,14 +183,8 @@ function cannotRun(key: string, tree: TreeLookup, c: BootkitContents, seen = new
   }
   const { elf } = info;
   if (elf.interp && !tree.resolve(elf.interp)) return `its loader ${elf.interp} is missing`;
-  const origin = dirname(real);
-  const dirs = [
-    ...elf.runpath.map((d) => d.replace(/\$(?:ORIGIN|\{ORIGIN\})/g, `/${origin}`)),
-    ...c.ldConfDirs,
-    ...LIB_DIRS,
-  ];
   for (const lib of elf.needed) {
-    const found = dirs.map((d) => tree.resolve(posix.join(d, lib))).find((p) => p !== null);
+    const found = findLibrary(lib, real, elf, tree, c);
     if (!found) return `needs ${lib}, which the rootfs lacks`;
     const why = cannotRun(found, tree, c, seen);
     if (why) return `${lib} ${why}`;
@@ -209,14 +229,8 @@ export function libraryProblems(keys: Iterable<string>, tree: TreeLookup, c: Boo
     }
     const { elf } = info;
     if (elf.interp && !tree.resolve(elf.interp)) report({ who: real, missing: elf.interp, kind: 'loader' });
-    const origin = dirname(real);
-    const dirs = [
-      ...elf.runpath.map((d) => d.replace(/\$(?:ORIGIN|\{ORIGIN\})/g, `/${origin}`)),
-      ...c.ldConfDirs,
-      ...LIB_DIRS,
-    ];
     for (const lib of elf.needed) {
-      const found = dirs.map((d) => tree.resolve(posix.join(d, lib))).find((p) => p !== null);
+      const found = findLibrary(lib, real, elf, tree, c);
       if (found) visit(found);
       else report({ who: real, missing: lib, kind: 'library' });
     }
@@ -230,7 +244,10 @@ export function libraryProblems(keys: Iterable<string>, tree: TreeLookup, c: Boo
 
 /** Where a required tool is in the tree (its resolved path), or null. */
 export function findTool(name: string, tree: TreeLookup): string | null {
-  return TOOL_DIRS.map((d) => tree.resolve(`${d}/${name}`)).find((p) => p !== null) ?? null;
+  return firstResolved(
+    TOOL_DIRS.map((d) => `${d}/${name}`),
+    tree,
+  );
 }
 
 /** Every requirement (except optional ones) the bootkit does not meet. */
@@ -247,7 +264,7 @@ export function checkRequirements(
       if (!r.modules.some((m) => modules.has(moduleKey(m)))) missing.push({ requirement: r });
       continue;
     }
-    const hit = TOOL_DIRS.map((d) => tree.resolve(`${d}/${r.name}`)).find((p) => p !== null);
+    const hit = findTool(r.name, tree);
     if (!hit) {
       missing.push({ requirement: r });
       continue;
