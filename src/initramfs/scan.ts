@@ -125,6 +125,14 @@ export class RootfsIndex {
     const parts = path.split('/').filter((p) => p !== '' && p !== '.');
     const last = parts.pop();
     if (last === undefined) return '';
+    return [...this.walk(parts, 'stop')!, last].join('/');
+  }
+
+  /**
+   * The components of `parts` with every symlink followed (absolute targets from the rootfs
+   * root). Past 40 links (a loop): null with 'fail', or the rest taken literally with 'stop'.
+   */
+  private walk(parts: string[], onLoop: 'fail' | 'stop'): string[] | null {
     let todo = parts;
     let done: string[] = [];
     let hops = 0;
@@ -136,14 +144,15 @@ export class RootfsIndex {
         continue;
       }
       const target = this.links.get([...done, p].join('/'));
-      if (target !== undefined && ++hops <= 40) {
+      if (target !== undefined && ++hops > 40 && onLoop === 'fail') return null;
+      if (target !== undefined && hops <= 40) {
         if (target.startsWith('/')) done = [];
         todo = [...target.split('/'), ...todo];
         continue;
       }
       done.push(p);
     }
-    return [...done, last].join('/');
+    return done;
   }
 
   /** Is there an entry (node or symlink) at exactly this key? */
@@ -153,26 +162,8 @@ export class RootfsIndex {
 
   /** Follows symlinks (absolute ones from the rootfs root); the existing node reached, or null. */
   resolve(path: string): string | null {
-    let todo = path.split('/');
-    let done: string[] = [];
-    let hops = 0;
-    while (todo.length) {
-      const p = todo.shift()!;
-      if (p === '' || p === '.') continue;
-      if (p === '..') {
-        done.pop();
-        continue;
-      }
-      const cand = [...done, p].join('/');
-      const target = this.links.get(cand);
-      if (target !== undefined) {
-        if (++hops > 40) return null;
-        if (target.startsWith('/')) done = [];
-        todo = [...target.split('/'), ...todo];
-        continue;
-      }
-      done.push(p);
-    }
+    const done = this.walk(path.split('/'), 'fail');
+    if (!done) return null;
     const key = done.join('/');
     return this.nodes.has(key) ? key : null;
   }
