@@ -5,15 +5,15 @@
 // The real k3s cannot be fetched here: by default the bundle carries a stand-in `k3s` (a static
 // ELF launcher around a shell script) and `install.sh` that record what the node did with them.
 // MAKE_ISO_K3S_BUNDLE=/path/to/bundle (directory or tar) runs the same install with a real bundle.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureEmtOs, type EmtOs } from '../helpers/emt-os.js';
 import { buildFixtureIso } from '../helpers/iso.js';
+import { freePort, sshClient } from '../helpers/ssh.js';
 import { createDisk, createOvmfVars, startVm, stopAllVms, tailLines, type Vm } from '../helpers/qemu.js';
 
 const fx = inject('fixtures');
@@ -135,52 +135,7 @@ async function standinBundle(opts: { corrupt?: boolean } = {}): Promise<{ tar: s
   return { tar, sums };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function ssh(port: number, command: string): { status: number | null; out: string } {
-  const r = spawnSync(
-    'ssh',
-    [
-      ...['-i', key, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no'],
-      ...['-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=20', '-o', 'LogLevel=ERROR'],
-      'edge@127.0.0.1',
-      command,
-    ],
-    { encoding: 'utf8', timeout: 90_000 },
-  );
-  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
-
-function sshOk(vm: Vm, port: number, command: string): string {
-  const r = ssh(port, command);
-  if (r.status !== 0) {
-    throw new Error(
-      `ssh '${command}' exited ${r.status}:\n${r.out}\n--- serial tail ---\n${tailLines(vm.serialLog(), 40)}`,
-    );
-  }
-  return r.out;
-}
-
-/** Runs COMMAND over ssh until it succeeds (a daemon still starting), or fails with its last output. */
-async function sshEventually(vm: Vm, port: number, command: string, ms: number): Promise<string> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const r = ssh(port, command);
-    if (r.status === 0) return r.out;
-    if (Date.now() > deadline) return sshOk(vm, port, command);
-    await new Promise((res) => setTimeout(res, 5000));
-  }
-}
+const { ssh, sshOk, sshEventually } = sshClient(() => key);
 
 async function install(name: string, iso: string): Promise<{ disk: string; vars: string }> {
   const vars = await createOvmfVars(join(dir, `${name}.vars.fd`));

@@ -1,14 +1,14 @@
 // Why: issue 12's "done when": on the EMT-shaped OS image (read-only root, tmpfs /etc and /var, edge_persistent on /opt), every answer takes effect on the installed node, and again after a second reboot.
 // The node is also issue 13's container host (docker's data root on /opt, the proxy, the docker group): one
 // install of the ~800 MB image checks both, instead of a second install in host-types.test.ts.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureEmtOs, type EmtOs } from '../helpers/emt-os.js';
 import { buildFixtureIso } from '../helpers/iso.js';
+import { freePort, sshClient } from '../helpers/ssh.js';
 import { createDisk, createOvmfVars, startVm, stopAllVms, tailLines, type Vm } from '../helpers/qemu.js';
 
 const fx = inject('fixtures');
@@ -27,55 +27,7 @@ let key = '';
 let pub = '';
 const timings: string[] = [];
 
-/** A free TCP port on 127.0.0.1 for the ssh host forward. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function ssh(port: number, command: string): { status: number | null; out: string } {
-  const r = spawnSync(
-    'ssh',
-    [
-      '-i',
-      key,
-      '-p',
-      String(port),
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'ConnectTimeout=20',
-      '-o',
-      'LogLevel=ERROR',
-      'edge@127.0.0.1',
-      command,
-    ],
-    { encoding: 'utf8', timeout: 90_000 },
-  );
-  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
-
-/** Runs COMMAND over ssh, failing with its output and the serial tail when it exits non-zero. */
-function sshOk(vm: Vm, port: number, command: string): string {
-  const r = ssh(port, command);
-  if (r.status !== 0) {
-    throw new Error(
-      `ssh '${command}' exited ${r.status}:\n${r.out}\n--- serial tail ---\n${tailLines(vm.serialLog(), 30)}`,
-    );
-  }
-  return r.out;
-}
+const { ssh, sshOk, sshEventually } = sshClient(() => key);
 
 /** Boots the installed disk with ssh forwarded; waits for the image's ready marker and for sshd. */
 async function bootInstalled(name: string, disk: string, vars: string): Promise<{ vm: Vm; port: number }> {
@@ -93,17 +45,6 @@ async function bootInstalled(name: string, disk: string, vars: string): Promise<
   const ready = await vm.waitFor(emt.markers.ready, BOOT_BUDGET_MS);
   timings.push(`${name}: ready at ${(ready.elapsedMs / 1000).toFixed(0)} s (${ready.line.trim()})`);
   return { vm, port };
-}
-
-/** Runs COMMAND over ssh until it succeeds (a daemon still starting), or fails with its last output. */
-async function sshEventually(vm: Vm, port: number, command: string, ms: number): Promise<string> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const r = ssh(port, command);
-    if (r.status === 0) return r.out;
-    if (Date.now() > deadline) return sshOk(vm, port, command);
-    await new Promise((res) => setTimeout(res, 5000));
-  }
 }
 
 /** hostType container: as the user (docker group, no sudo), docker's data root is on /opt and it knows the proxy. */
