@@ -40,6 +40,8 @@ source "$MI_LIB_DIR/nodes.sh"
 MI_INSTALL_ENV=${MI_INSTALL_ENV:-/etc/make-iso/install.env}
 # the directory of install.env holds the other config files (a node's env file may replace install.env)
 MI_CONFIG_DIR=${MI_INSTALL_ENV%/*}
+# cloud-init extras: cloud-init.yaml next to install.env, or a fleet entry's own (select_node)
+MI_CLOUD_INIT_SRC=$MI_CONFIG_DIR/cloud-init.yaml
 MI_CMDLINE_FILE=${MI_CMDLINE_FILE:-/proc/cmdline}
 MI_RUN_DIR=${MI_RUN_DIR:-/run/make-iso}
 MI_FAIL_FILE=$MI_RUN_DIR/fail-reason
@@ -140,6 +142,7 @@ read_configuration() {
     die "the install configuration is invalid (${#CONFIG_ERRORS[@]} problem(s): ${CONFIG_ERRORS[0]})"
   fi
   check_image_needs
+  check_cloud_init_extras
   guard_test_seams
   preflight
   ((PLAN_MODE)) && say "PLAN: plan mode (makeiso.plan=1): every check runs, nothing is written"
@@ -156,8 +159,20 @@ select_node() {
   nodes_choose "$table" "$ident" || die "${NODE_ERROR}; nothing was written"
   for r in "${NODE_REASONS[@]}"; do say "node ${NODE_NAME}: ${r}"; done
   MI_INSTALL_ENV=$MI_CONFIG_DIR/$FACT_NODE_DIR/$NODE_NAME.env
+  # the entry's own cloud-init extras (present only when its merged answers have extras)
+  MI_CLOUD_INIT_SRC=$MI_CONFIG_DIR/$FACT_NODE_DIR/$NODE_NAME$FACT_NODE_CLOUD_INIT_SUFFIX
   [[ -r $MI_INSTALL_ENV ]] || die "node ${NODE_NAME} has no env file ${MI_INSTALL_ENV} (a damaged medium); nothing was written"
   ((PLAN_MODE == 0)) || say "PLAN: install as node ${NODE_NAME} (${MI_INSTALL_ENV})"
+  return 0
+}
+
+# check_cloud_init_extras: the cloud-init extras install.env promises are on the installer (a
+# damaged medium fails here, not at step 7 after writing); plan mode names the file.
+check_cloud_init_extras() {
+  [[ $MI_CLOUD_INIT == yes ]] || return 0
+  [[ -r $MI_CLOUD_INIT_SRC ]] ||
+    die "MI_CLOUD_INIT is yes but ${MI_CLOUD_INIT_SRC} is missing from the installer (a damaged medium); nothing was written"
+  ((PLAN_MODE == 0)) || say "PLAN: cloud-init extras from ${MI_CLOUD_INIT_SRC}"
   return 0
 }
 
@@ -293,7 +308,7 @@ configure() {
   cfg_network
   cfg_ntp
   cfg_host_type "$MEDIA_ROOT" "$MI_CONFIG_DIR" "$MI_RUN_DIR"
-  cfg_cloud_init "$MI_CONFIG_DIR"
+  cfg_cloud_init "$MI_CLOUD_INIT_SRC"
   cfg_hugepages
   cfg_user_apps "$MEDIA_ROOT" "$MI_RUN_DIR"
   cfg_marker "$TARGET_DISK"

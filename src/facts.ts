@@ -56,3 +56,5 @@ export const NODE_MATCH_CASELESS: ReadonlySet<string> = new Set(words('node_matc
 export const NODE_DIR = fact('node_dir');
 /** The match table's file name in NODE_DIR. */
 export const NODE_MATCH_TABLE = fact('node_match_table');
+/** NODE_DIR/<name><suffix>: an entry's cloud-init extras (only when it has extras). */
+export const NODE_CLOUD_INIT_SUFFIX = fact('node_cloud_init_suffix');

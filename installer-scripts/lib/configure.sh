@@ -239,11 +239,11 @@ cfg_has_cloud_init() {
   [[ -f $CFG_ROOT/etc/cloud/cloud.cfg ]]
 }
 
-# cfg_cloud_init CONFIG_DIR: force the NoCloud datasource as upstream does (ds-identify.cfg plus
+# cfg_cloud_init EXTRAS_FILE: force the NoCloud datasource as upstream does (ds-identify.cfg plus
 # a seed in the image's /var, the lower layer of the node's tmpfs /var), so cloud-init runs at
 # every boot; the extras (and NTP) as /etc/cloud/cloud.cfg.d/99-make-iso.cfg.
 cfg_cloud_init() {
-  local src=$1/cloud-init.yaml seed=var/lib/cloud/seed/nocloud
+  local src=$1 seed=var/lib/cloud/seed/nocloud
   if ! cfg_has_cloud_init; then
     [[ $MI_CLOUD_INIT != yes ]] || die "the OS image has no cloud-init: the cloudInit answers cannot apply"
     ((${#MI_NTP_SERVERS[@]} == 0)) || die "the OS image has no cloud-init: the ntp answers cannot apply"

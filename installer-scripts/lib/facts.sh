@@ -6,11 +6,11 @@
 
 # facts_load FILE: set FACT_RESERVED_USERS, FACT_DISK_TRANSPORTS (arrays), FACT_DISK_MATCH_DEFAULT
 # FACT_LOG_LABEL, FACT_NODE_MATCH_KINDS, FACT_NODE_MATCH_CASELESS (arrays),
-# FACT_NODE_DIR and FACT_NODE_MATCH_TABLE from FILE's KEY<TAB>VALUE lines; die-free: an unknown key is ignored.
+# FACT_NODE_DIR, FACT_NODE_MATCH_TABLE and FACT_NODE_CLOUD_INIT_SUFFIX from FILE's KEY<TAB>VALUE lines; die-free: an unknown key is ignored.
 facts_load() {
   local file=$1 key value
   declare -ga FACT_RESERVED_USERS=() FACT_DISK_TRANSPORTS=() FACT_NODE_MATCH_KINDS=() FACT_NODE_MATCH_CASELESS=()
-  FACT_DISK_MATCH_DEFAULT='' FACT_LOG_LABEL='' FACT_NODE_DIR='' FACT_NODE_MATCH_TABLE=''
+  FACT_DISK_MATCH_DEFAULT='' FACT_LOG_LABEL='' FACT_NODE_DIR='' FACT_NODE_MATCH_TABLE='' FACT_NODE_CLOUD_INIT_SUFFIX=''
   while IFS=$'\t' read -r key value; do
     case $key in
       reserved_users) read -r -a FACT_RESERVED_USERS <<<"$value" ;;
@@ -21,6 +21,7 @@ facts_load() {
       node_match_caseless) read -r -a FACT_NODE_MATCH_CASELESS <<<"$value" ;;
       node_dir) FACT_NODE_DIR=$value ;;
       node_match_table) FACT_NODE_MATCH_TABLE=$value ;;
+      node_cloud_init_suffix) FACT_NODE_CLOUD_INIT_SUFFIX=$value ;;
     esac
   done <"$file"
 }

@@ -65,7 +65,7 @@ export function couldOverlap(a: FleetNode, b: FleetNode): boolean {
   return true;
 }
 
-/** The answers with one entry's overrides applied (network and disk merged key by key); not yet parsed. */
+/** The answers with one entry's overrides applied (network, disk and cloudInit merged key by key); not yet parsed. */
 export function mergeNode(base: Record<string, unknown>, n: FleetNode): Record<string, unknown> {
   const obj = (v: unknown): Record<string, unknown> =>
     v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
@@ -75,6 +75,7 @@ export function mergeNode(base: Record<string, unknown>, n: FleetNode): Record<s
   if (n.network) out.network = { ...obj(base.network), ...n.network };
   if (n.disk) out.disk = { ...obj(base.disk), ...n.disk };
   if (n.user) out.user = { ...obj(base.user), sshKeys: n.user.sshKeys };
+  if (n.cloudInit) out.cloudInit = { ...obj(base.cloudInit), ...n.cloudInit };
   return out;
 }
 

@@ -442,6 +442,12 @@ export const fleetNode = z
       .record(z.string(), z.unknown())
       .optional()
       .describe('keys of `disk` this node sets, merged key by key over the base (byId, serial, minGiB, ...)'),
+    cloudInit: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        "keys of `cloudInit` this node sets (services, writeFiles, runcmd), each replacing the base's; the merged extras are the node's",
+      ),
   })
   .describe('one machine of a fleet: how to recognise it and what it changes in the answers');
 

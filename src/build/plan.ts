@@ -2,6 +2,7 @@
 // from the inputs (volume id, kernel args, grub.cfg, rootfs change, ISO file list, manifest), so
 // the whole plan is unit-tested from an answers file without building anything.
 import { basename, join } from 'node:path';
+import { NODE_CLOUD_INIT_SUFFIX } from '../facts.js';
 import type { Answers } from '../answers/schema.js';
 import type { Bootkit, BootkitSource } from '../bootkit/release.js';
 import { sha256Text } from '../io/hash.js';
@@ -179,6 +180,10 @@ export function rootfsChange(
   }
   for (const n of config.nodes ?? []) {
     files.push({ path: `${NODE_FILES_DIR}/${n.name}.env`, mode: 0o600, content: Buffer.from(n.installEnv) });
+    if (n.cloudInit !== undefined) {
+      const path = `${NODE_FILES_DIR}/${n.name}${NODE_CLOUD_INIT_SUFFIX}`;
+      files.push({ path, mode: 0o600, content: Buffer.from(n.cloudInit) });
+    }
   }
   if (config.nodeMatch !== undefined) {
     files.push({ path: NODE_MATCH_PATH, mode: 0o644, content: Buffer.from(config.nodeMatch) });

@@ -31,8 +31,9 @@ export interface InstallerConfig {
   k3sConfig?: string;
   /** /etc/rancher/k3s/registries.yaml (registry mirrors from the answers). */
   k3sRegistries?: string;
-  /** With `nodes:` in the answers: each entry's full install.env, as nodes/<name>.env. */
-  nodes?: Array<{ name: string; installEnv: string }>;
+  /** With `nodes:` in the answers: each entry's full install.env, as nodes/<name>.env, and its
+   * cloud-init extras (nodes/<name>.cloud-init.yaml), only when it has extras. */
+  nodes?: Array<{ name: string; installEnv: string; cloudInit?: string }>;
   /** With `nodes:`: the match table nodes/match.tsv (NAME<TAB>KIND<TAB>GLOB lines). */
   nodeMatch?: string;
 }
@@ -166,11 +167,16 @@ export function renderNodeMatch(a: Answers): string {
 }
 
 /** Each node entry's install.env: the same renderer over that entry's merged answers. */
-function renderNodes(a: Answers, ctx: InstallerConfigContext): Array<{ name: string; installEnv: string }> {
+function renderNodes(a: Answers, ctx: InstallerConfigContext): NonNullable<InstallerConfig['nodes']> {
   return (a.nodes ?? []).map((n) => {
     const r = nodeAnswers(a, n);
     if (!r.answers) throw new Error(`node ${n.name} (${describeMatch(n)}): ${r.errors.join('; ')}`);
-    return { name: n.name, installEnv: renderInstallEnv(r.answers, ctx) };
+    const cloudInit = renderCloudInit(r.answers);
+    return {
+      name: n.name,
+      installEnv: renderInstallEnv(r.answers, ctx),
+      ...(cloudInit === undefined ? {} : { cloudInit }),
+    };
   });
 }
 
@@ -202,6 +208,19 @@ export function redactUrl(url: string | undefined): string | undefined {
   return url.replace(/^([a-z0-9+.-]+:\/\/).*@/i, `$1${REDACTED}@`);
 }
 
+/** cloud-init files with each content replaced by its size and sha256 (the rest kept). */
+function redactWriteFiles(files: readonly unknown[]): unknown[] {
+  return files.map((f) => {
+    if (!f || typeof f !== 'object') return f;
+    const content = (f as { content?: unknown }).content;
+    const text = typeof content === 'string' ? content : '';
+    return {
+      ...f,
+      content: `${REDACTED}: ${Buffer.byteLength(text)} bytes, sha256 ${createHash('sha256').update(text).digest('hex')}`,
+    };
+  });
+}
+
 /**
  * A copy of the answers that is safe to embed and show: no password hash, no proxy credentials,
  * no file contents, host paths reduced to file names and no output path (so the digest, and the
@@ -222,13 +241,17 @@ export function redactAnswers(a: Answers): Record<string, unknown> {
     output: { ...a.output, path: undefined },
     user: { ...a.user, passwordHash: a.user.passwordHash === undefined ? undefined : REDACTED },
     proxy: { ...a.proxy, http: redactUrl(a.proxy.http), https: redactUrl(a.proxy.https) },
-    cloudInit: {
-      ...a.cloudInit,
-      writeFiles: a.cloudInit.writeFiles.map((f) => ({
-        ...f,
-        content: `${REDACTED}: ${Buffer.byteLength(f.content)} bytes, sha256 ${createHash('sha256').update(f.content).digest('hex')}`,
-      })),
-    },
+    cloudInit: { ...a.cloudInit, writeFiles: redactWriteFiles(a.cloudInit.writeFiles) },
+    // a node's cloud-init files are as secret as the base's (its other keys hold no secrets)
+    ...(a.nodes
+      ? {
+          nodes: a.nodes.map((n) =>
+            n.cloudInit && Array.isArray(n.cloudInit.writeFiles)
+              ? { ...n, cloudInit: { ...n.cloudInit, writeFiles: redactWriteFiles(n.cloudInit.writeFiles) } }
+              : n,
+          ),
+        }
+      : {}),
     userAppsDir: name(a.userAppsDir),
     kubernetes: {
       ...a.kubernetes,

@@ -156,6 +156,7 @@ describe.skipIf(!canRun)('install onto a loop device', () => {
 
   it('an image without cloud-init refuses cloud-init and ntp answers before configuring anything', () => {
     const dev = newLoop('nocloud.img');
+    tmp.file('cloud-init.yaml', '#cloud-config\n{}\n'); // the extras install.env promises (step 1 checks)
     const r = install(dev, { MI_CLOUD_INIT: 'yes' }, 'nocloud');
     expect(r.status).toBe(1);
     expect(r.lines.at(-1)).toMatch(

@@ -10,6 +10,7 @@ import {
   renderInstallerConfig,
   renderNodeMatch,
 } from '../../../src/render/installer-config.js';
+import { redactAnswers } from '../../../src/render/installer-config.js';
 import { ED25519, ECDSA, HASH } from './helpers.js';
 
 const ctx = { osImageName: 'emt.raw.gz', osImageSha256: 'ab'.repeat(32), version: '1.2.3' };
@@ -83,5 +84,50 @@ describe('fleet render', () => {
     expect(byPath.get('etc/make-iso/nodes/spare.env')).toMatchObject({ mode: 0o600 });
     expect(byPath.has(NODE_MATCH_PATH)).toBe(true);
     expect(byPath.has('etc/make-iso/install.env')).toBe(true);
+  });
+
+  test("an entry's cloudInit keys replace the base's; each entry with extras gets its own cloud-init file, redacted in the manifest", () => {
+    const a = answers({
+      cloudInit: { runcmd: ['echo base'], services: { enable: ['base.service'] } },
+      nodes: [
+        {
+          name: 'a',
+          match: { mac: '52:54:00:aa:00:01' },
+          cloudInit: { writeFiles: [{ path: '/etc/site/a.conf', content: 'secret-a' }], runcmd: ['echo a'] },
+        },
+        { name: 'b', match: { mac: '52:54:00:aa:00:02' }, cloudInit: { runcmd: [], services: { enable: [] } } },
+        { name: 'c', match: { mac: '52:54:00:aa:00:03' } },
+      ],
+    });
+    const c = renderInstallerConfig(a, ctx);
+    const node = Object.fromEntries(c.nodes!.map((n) => [n.name, n]));
+    // a: its runcmd replaces the base's, its file is added, the base's services stay
+    expect(node.a!.cloudInit).toContain('secret-a');
+    expect(node.a!.cloudInit).toContain('echo a');
+    expect(node.a!.cloudInit).not.toContain('echo base');
+    expect(node.a!.cloudInit).toContain('base.service');
+    expect(node.a!.installEnv).toContain("MI_CLOUD_INIT='yes'");
+    // b: every extra replaced by nothing: no file, and the installer is told so
+    expect(node.b!.cloudInit).toBeUndefined();
+    expect(node.b!.installEnv).toContain("MI_CLOUD_INIT='no'");
+    // c: the base's extras
+    expect(node.c!.cloudInit).toBe(c.cloudInit);
+    const files = new Map(rootfsChange(c, [], [], '1.2.3').files.map((f) => [f.path, f]));
+    expect(files.get('etc/make-iso/nodes/a.cloud-init.yaml')).toMatchObject({ mode: 0o600 });
+    expect(files.has('etc/make-iso/nodes/b.cloud-init.yaml')).toBe(false);
+    expect(files.has('etc/make-iso/nodes/c.cloud-init.yaml')).toBe(true);
+    // what the manifest (and make-iso inspect) shows holds no file content of any entry
+    const shown = JSON.stringify(redactAnswers(a));
+    expect(shown).not.toContain('secret-a');
+    expect(shown).toMatch(/<redacted>: 8 bytes, sha256 [0-9a-f]{64}/);
+    expect(shown).toContain('/etc/site/a.conf');
+  });
+
+  test("an entry's cloudInit is checked like the base's: a bad unit name is refused naming the entry", async () => {
+    const { checkNodes } = await import('../../../src/answers/fleet.js');
+    const a = answers({
+      nodes: [{ name: 'a', match: { mac: '52:54:00:aa:00:01' }, cloudInit: { services: { enable: ['no such'] } } }],
+    });
+    expect(checkNodes(a).join('\n')).toMatch(/^nodes\[0\] \(a\): cloudInit\.services\.enable\[0\]: /m);
   });
 });

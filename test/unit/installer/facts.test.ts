@@ -11,6 +11,7 @@ import {
   DISK_MATCH_DEFAULT,
   DISK_TRANSPORTS,
   LOG_PARTITION_LABEL,
+  NODE_CLOUD_INIT_SUFFIX,
   NODE_DIR,
   NODE_MATCH_CASELESS,
   NODE_MATCH_KINDS,
@@ -31,7 +32,8 @@ printf 'log_partition_label=%s\\n' "$FACT_LOG_LABEL"
 printf 'node_match_kinds=%s\\n' "\${FACT_NODE_MATCH_KINDS[*]}"
 printf 'node_match_caseless=%s\\n' "\${FACT_NODE_MATCH_CASELESS[*]}"
 printf 'node_dir=%s\\n' "$FACT_NODE_DIR"
-printf 'node_match_table=%s\\n' "$FACT_NODE_MATCH_TABLE"`);
+printf 'node_match_table=%s\\n' "$FACT_NODE_MATCH_TABLE"
+printf 'node_cloud_init_suffix=%s\\n' "$FACT_NODE_CLOUD_INIT_SUFFIX"`);
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return Object.fromEntries(
@@ -53,6 +55,7 @@ describe('facts.tsv parity', () => {
       node_match_caseless: [...NODE_MATCH_CASELESS].join(' '),
       node_dir: NODE_DIR,
       node_match_table: NODE_MATCH_TABLE,
+      node_cloud_init_suffix: NODE_CLOUD_INIT_SUFFIX,
     });
     expect(RESERVED_USERS.size).toBeGreaterThan(5);
     expect(DATA_PARTITION.fsLabel).toBe(LOG_PARTITION_LABEL);

@@ -151,6 +151,8 @@ describe('refusals', () => {
   });
 
   it('the same answers pass step 1 when the image facts say the image has what they need', () => {
+    // the extras file install.env promises, next to it (as the build writes it)
+    const extras = tmp.file('cloud-init.yaml', 'runcmd: [true]\n');
     const r = run({
       env: {
         MI_CLOUD_INIT: 'yes',
@@ -161,6 +163,7 @@ describe('refusals', () => {
     });
     expect(r.lines.some((l) => l.includes('step 2/10'))).toBe(true);
     expect(r.lines.join('\n')).not.toContain('cannot apply');
+    expect(r.lines).toContain(`MAKE-ISO-INSTALLER: PLAN: cloud-init extras from ${extras}`);
   });
 
   it('test seams outside plan mode demand a loop-device target', () => {

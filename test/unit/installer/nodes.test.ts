@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE_DIR, NODE_MATCH_TABLE } from '../../../src/facts.js';
+import { NODE_CLOUD_INIT_SUFFIX, NODE_DIR, NODE_MATCH_TABLE } from '../../../src/facts.js';
 import { shellAssignments } from '../../../src/render/shell.js';
 import { validEnv } from './install-env.js';
 import { bash, gib, lsblkLine, nvme, runInstaller, tempDir } from './run-bash.js';
@@ -117,14 +117,27 @@ describe('the installer at step 1 (plan mode)', () => {
       .digest('hex');
   });
 
-  function run(m: ReturnType<typeof machine>, drop?: string) {
+  /** With `cloudInit`: b's env says it has cloud-init extras, and every entry gets its extras file. */
+  function run(m: ReturnType<typeof machine>, drop?: string, cloudInit = false) {
     const cfg = join(tmp.dir, `cfg${seq++}`);
     mkdirSync(join(cfg, NODE_DIR), { recursive: true });
-    const env = (user: string) => shellAssignments(validEnv({ MI_OS_IMAGE_SHA256: sha, MI_USER_NAME: user }));
+    const env = (user: string, extras = false) =>
+      shellAssignments(
+        validEnv({
+          MI_OS_IMAGE_SHA256: sha,
+          MI_USER_NAME: user,
+          ...(extras ? { MI_CLOUD_INIT: 'yes', MI_IMAGE_CLOUD_INIT: 'yes' } : {}),
+        }),
+      );
     writeFileSync(join(cfg, 'install.env'), env('base'));
     writeFileSync(join(cfg, NODE_DIR, 'a.env'), env('usera'));
-    writeFileSync(join(cfg, NODE_DIR, 'b.env'), env('userb'));
+    writeFileSync(join(cfg, NODE_DIR, 'b.env'), env('userb', cloudInit));
     writeFileSync(join(cfg, NODE_DIR, NODE_MATCH_TABLE), TABLE);
+    if (cloudInit) {
+      writeFileSync(join(cfg, 'cloud-init.yaml'), 'runcmd: [base]\n');
+      for (const n of ['a', 'b'])
+        writeFileSync(join(cfg, NODE_DIR, `${n}${NODE_CLOUD_INIT_SUFFIX}`), `runcmd: [${n}]\n`);
+    }
     if (drop) rmSync(join(cfg, NODE_DIR, drop));
     const log = join(cfg, 'log');
     const r = runInstaller({
@@ -161,6 +174,22 @@ describe('the installer at step 1 (plan mode)', () => {
       /^MAKE-ISO-INSTALLER: FAILED: step 1\/10 \(read the install configuration\): this machine matches no node entry and there is no default entry \(its identity: mac 52:54:00:cc:00:03, smbiosSerial SER-C\); nothing was written; nothing rebooted/,
     );
     expect(r.stdout).not.toContain('step 2/10');
+  });
+
+  it("the matched entry's own cloud-init extras are the ones used (plan names the file)", () => {
+    const r = run(B, undefined, true);
+    expect(
+      r.lines.some((l) => /^MAKE-ISO-INSTALLER: PLAN: cloud-init extras from .*\/nodes\/b\.cloud-init\.yaml$/.test(l)),
+    ).toBe(true);
+    expect(r.lines.at(-1)).toBe('MAKE-ISO-INSTALLER: PLAN COMPLETE');
+  });
+
+  it('an entry with extras whose cloud-init file is missing fails at step 1 (not after writing), naming it', () => {
+    const r = run(B, `b${NODE_CLOUD_INIT_SUFFIX}`, true);
+    expect(r.status).toBe(1);
+    expect(r.lines.at(-1)).toMatch(
+      /^MAKE-ISO-INSTALLER: FAILED: step 1\/10 \(read the install configuration\): MI_CLOUD_INIT is yes but .*\/nodes\/b\.cloud-init\.yaml is missing from the installer \(a damaged medium\); nothing was written/,
+    );
   });
 
   it('a matched entry whose env file is missing fails at step 1, naming it', () => {
