@@ -11,15 +11,18 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
-import { cleanSerial, createDisk, qemuEscape, startVm, stopAllVms, type TargetDisk, type Vm } from '../helpers/qemu.js';
-import { buildFixtureIso } from '../helpers/iso.js';
+import { cleanSerial, createDisk, qemuEscape, stopAllVms, type TargetDisk, type Vm } from '../helpers/qemu.js';
+import {
+  BOOT_BUDGET_MS,
+  INSTALL_BUDGET_MS,
+  INSTALL_RESULT as RESULT,
+  VM_HARD_LIMIT_MS,
+  buildFixtureIso,
+  installFromCd,
+  startTestVm,
+} from '../helpers/iso.js';
 
 const fx = inject('fixtures');
-// Field notes: ~60 s from power-on to multi-user.target under TCG; x3 for a busy machine.
-const BOOT_BUDGET_MS = 4 * 60_000;
-const INSTALL_BUDGET_MS = 6 * 60_000;
-const VM_HARD_LIMIT_MS = 14 * 60_000;
-const RESULT = /MAKE-ISO-INSTALLER: (SUCCESS|FAILED): .*/;
 /** How long a failed install is watched for a reboot or power-off that must not come. */
 const NO_REBOOT_WATCH_MS = 10_000;
 
@@ -65,36 +68,9 @@ async function iso(
   return r.output;
 }
 
-/**
- * Starts a VM that is stopped when the test CTX ends, whatever its outcome: the cases run two at a
- * time, so a shared afterEach(stopAllVms) would stop the other case's VM.
- */
-async function boot(ctx: TestContext, opts: Parameters<typeof startVm>[0]): Promise<Vm> {
-  const vm = await startVm(opts);
-  ctx.onTestFinished(() => vm.stop());
-  return vm;
-}
-
 /** Boots ISO from the CD with these disks (BIOS) and waits for the SUCCESS or FAILED line. */
-async function install(
-  ctx: TestContext,
-  name: string,
-  isoPath: string,
-  disks: TargetDisk[],
-  extraArgs: string[] = [],
-): Promise<{ vm: Vm; line: string }> {
-  const vm = await boot(ctx, {
-    name,
-    firmware: 'bios',
-    media: { kind: 'cdrom', iso: isoPath },
-    disks,
-    serialLog: join(dir, `${name.replace(/\W+/g, '-')}.serial.log`),
-    timeoutMs: VM_HARD_LIMIT_MS,
-    extraArgs,
-  });
-  const done = await vm.waitFor(RESULT, BOOT_BUDGET_MS + INSTALL_BUDGET_MS);
-  return { vm, line: done.line };
-}
+const install = (ctx: TestContext, name: string, isoPath: string, disks: TargetDisk[], extraArgs: string[] = []) =>
+  installFromCd(ctx, { name, iso: isoPath, dir, disks, extraArgs });
 
 /**
  * A failed install: no reboot or power-off follows, the installer ran once, the log is printed on
@@ -228,7 +204,7 @@ describe.concurrent('the node fails safely in QEMU', () => {
     const appsIso = await appsIsoOnce();
     const nvme = await createDisk(join(dir, 'eject-nvme.img'), 2);
     const socket = join(dir, 'qmp.sock');
-    const vm = await boot(ctx, {
+    const vm = await startTestVm(ctx, {
       name: 'media ejected mid-install',
       firmware: 'bios',
       media: { kind: 'cdrom', iso: appsIso },
@@ -361,7 +337,7 @@ describe.concurrent('the node fails safely in QEMU', () => {
     await writeFile(cfg, `[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "${sector}"\n`);
     const nvme = await createDisk(join(dir, 'badsector-nvme.img'), 2);
     const before = fileSha(nvme);
-    const vm = await boot(ctx, {
+    const vm = await startTestVm(ctx, {
       name: 'unreadable sector on the media',
       firmware: 'bios',
       media: { kind: 'none' },

@@ -11,7 +11,9 @@ import { sha256File } from '../../src/io/hash.js';
 import { ISO_PATHS } from '../../src/iso/assemble.js';
 import { renderInstallerConfig } from '../../src/render/installer-config.js';
 import { version } from '../../src/version.js';
+import type { TestContext } from 'vitest';
 import type { BootkitBuild, BuildName, Fixtures } from './fixtures.js';
+import { startVm, type TargetDisk, type Vm } from './qemu.js';
 
 /** `openssl passwd -6 -salt makeisotest secret`: the test user's password hash. */
 export const TEST_PASSWORD_HASH =
@@ -65,4 +67,42 @@ export async function buildFixtureIso(
   }
   const result = await buildIso(req, progress);
   return { ...result, events };
+}
+
+/** The installer's last console line: SUCCESS or FAILED. */
+export const INSTALL_RESULT = /MAKE-ISO-INSTALLER: (SUCCESS|FAILED): .*/;
+// Field notes: ~60 s from power-on to multi-user.target under TCG; x3 for a busy machine.
+export const BOOT_BUDGET_MS = 4 * 60_000;
+export const INSTALL_BUDGET_MS = 6 * 60_000;
+export const VM_HARD_LIMIT_MS = 14 * 60_000;
+
+/**
+ * Starts a VM that is stopped when the test CTX ends, whatever its outcome (a shared
+ * afterEach(stopAllVms) would stop the VM of a case running beside it in a concurrent suite).
+ */
+export async function startTestVm(ctx: TestContext, opts: Parameters<typeof startVm>[0]): Promise<Vm> {
+  const vm = await startVm(opts);
+  ctx.onTestFinished(() => vm.stop());
+  return vm;
+}
+
+/**
+ * Boots an installer ISO from the CD (BIOS) with these disks, logs the serial console to
+ * DIR/NAME.serial.log, and waits for the SUCCESS or FAILED line (its message carries the log's tail).
+ */
+export async function installFromCd(
+  ctx: TestContext,
+  opts: { name: string; iso: string; dir: string; disks: TargetDisk[]; extraArgs?: string[] },
+): Promise<{ vm: Vm; line: string }> {
+  const vm = await startTestVm(ctx, {
+    name: opts.name,
+    firmware: 'bios',
+    media: { kind: 'cdrom', iso: opts.iso },
+    disks: opts.disks,
+    serialLog: join(opts.dir, `${opts.name.replace(/\W+/g, '-')}.serial.log`),
+    timeoutMs: VM_HARD_LIMIT_MS,
+    extraArgs: opts.extraArgs ?? [],
+  });
+  const done = await vm.waitFor(INSTALL_RESULT, BOOT_BUDGET_MS + INSTALL_BUDGET_MS);
+  return { vm, line: done.line };
 }
