@@ -67,6 +67,9 @@ export function xorrisoArgs(plan: IsoPlan): string[] {
     '-iso-level',
     '3',
     '-rational-rock',
+    // every file is a host path make-iso chose: an input given as a symlink (an OS image linked
+    // from a download directory) must land as its content, not as a link to the build machine
+    '-follow-links',
     '-joliet',
     '-joliet-long',
     `--modification-date=${stamp}`,
