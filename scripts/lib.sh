@@ -17,9 +17,12 @@ make_iso_use_node() {
 
 # The Debian packages of every host tool, one per line, in table order, from data/host-tools.tsv
 # (the one list; src/host/tools.ts reads it too). Comment lines start with '#'; the first
-# remaining line is the header.
+# remaining line is the header. Arguments, when given, keep only the tools of those uses
+# (build, usb, test): the container image installs the build tools only.
 make_iso_host_packages() {
   local lib_dir
   lib_dir="$(dirname "${BASH_SOURCE[0]}")"
-  awk -F'\t' '/^#/ || NF == 0 { next } !header++ { next } !seen[$2]++ { print $2 }' "$lib_dir/../data/host-tools.tsv"
+  awk -F'\t' -v uses="$*" 'BEGIN { n = split(uses, u, " "); for (i = 1; i <= n; i++) want[u[i]] = 1 }
+    /^#/ || NF == 0 { next } !header++ { next } n && !($3 in want) { next } !seen[$2]++ { print $2 }' \
+    "$lib_dir/../data/host-tools.tsv"
 }

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 # Host packages: one per tool in data/host-tools.tsv (tool, package, use, why).
-mapfile -t apt_packages < <(make_iso_host_packages)
+mapfile -t apt_packages < <(make_iso_host_packages build usb test)
 
 sudo_cmd=()
 if ((EUID != 0)); then sudo_cmd=(sudo); fi
