@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the container test's base image without a registry (none is reachable here): a Debian
 # bookworm debootstrap tree with make-iso's build tools (data/host-tools.tsv, use "build") and
-# this machine's Node 22 and npm, imported into podman as localhost/make-iso-base:KEY. The tree is
+# this machine's Node 22 and npm, committed with buildah as localhost/make-iso-base:KEY. The tree is
 # cached as a tarball in $MAKE_ISO_CACHE (default ~/.cache/make-iso)/container-base-KEY, KEY from
 # the package list, the Node version and this script, so a machine pays debootstrap once.
 # Prints the image name. Stands in for docker.io/library/node:22-bookworm-slim: same Debian
@@ -30,7 +30,7 @@ key=$({
 image=localhost/make-iso-base:$key
 cache=$make_iso_cache/container-base-$key
 
-if podman image exists "$image"; then
+if buildah inspect --type image "$image" >/dev/null 2>&1; then
   printf '%s\n' "$image"
   exit 0
 fi
@@ -52,6 +52,10 @@ if [[ ! -s $cache/rootfs.tar ]]; then
   tar -C "$work/tree" --numeric-owner -cf "$cache/rootfs.tar.tmp" .
   mv "$cache/rootfs.tar.tmp" "$cache/rootfs.tar"
 fi
-podman import --quiet --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
-  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' "$cache/rootfs.tar" "$image" >/dev/null
+# buildah only (no podman needed): an image from scratch with the tree unpacked into it
+ctr=$(buildah from scratch)
+buildah add --quiet "$ctr" "$cache/rootfs.tar" / >/dev/null
+buildah config --env NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+  --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$ctr"
+buildah commit --quiet --rm "$ctr" "$image" >/dev/null
 printf '%s\n' "$image"
