@@ -6,8 +6,7 @@ import { defineConfig } from 'vitest/config';
 //   first and says what a non-root run skips).
 // - robustness: the built CLI on a generated bad-input corpus and faults (dist/, no VM).
 // - e2e (the boot tier): real Debian fixtures, real ISOs booted in QEMU. QEMU under TCG is slow
-//   and CPU bound on 2 cores, so these files run one at a time (inside a file, at most two
-//   concurrent boots).
+//   and CPU bound on 2 cores, so these files run one at a time.
 export default defineConfig({
   test: {
     projects: [
@@ -44,8 +43,6 @@ export default defineConfig({
           testTimeout: 20 * 60_000,
           hookTimeout: 30 * 60_000,
           fileParallelism: false,
-          // a file may mark independent boots describe.concurrent: two VMs at a time, one per core
-          maxConcurrency: 2,
           globalSetup: ['test/helpers/global-setup.ts'],
         },
       },

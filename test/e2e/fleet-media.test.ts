@@ -111,8 +111,9 @@ async function installMachine(ctx: TestContext, name: keyof typeof MACHINES) {
   return { ...r, disk, before };
 }
 
-// Two machines at a time (the e2e project's maxConcurrency), one QEMU per core.
-describe.concurrent('one fleet ISO, three machines', () => {
+// One machine at a time, as every e2e file boots: two QEMUs under TCG on two cores made a
+// node-failures case fail once under CI load (docs/robustness.md).
+describe('one fleet ISO, three machines', () => {
   for (const [name, host, address] of [
     ['a', 'rack-a', '10.9.0.11'],
     ['b', 'rack-b', '10.9.0.12'],

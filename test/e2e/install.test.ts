@@ -3,14 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildIso } from '../../src/build.js';
 import { sha256File } from '../../src/io/hash.js';
 import { silent } from '../../src/progress.js';
 import { shellAssignments, type ShellValue } from '../../src/render/shell.js';
-import { createDisk, createOvmfVars, qemuEscape, stopAllVms, type TargetDisk } from '../helpers/qemu.js';
+import { createDisk, createOvmfVars, qemuEscape, startVm, stopAllVms, type TargetDisk } from '../helpers/qemu.js';
 import { HASH, KEY, validEnv } from '../unit/installer/install-env.js';
-import { buildFixtureIso, startTestVm } from '../helpers/iso.js';
+import { buildFixtureIso } from '../helpers/iso.js';
 
 const fx = inject('fixtures');
 // Field notes: ~60 s from power-on to multi-user.target under TCG; x3 for a busy machine.
@@ -147,19 +147,19 @@ beforeAll(async () => {
   iso = built.output;
   isoKernelArgs = built.manifest.kernelArgs;
 });
-afterAll(async () => {
+afterEach(async () => {
   await stopAllVms();
+});
+afterAll(async () => {
   if (timings.length > 0) process.stderr.write(`install timings (TCG): ${timings.join('; ')}\n`);
   await rm(dir, { recursive: true, force: true });
 });
 
-// The cases are independent (own disks, own VMs): two run at a time (the e2e project's
-// maxConcurrency), one QEMU per core; the step timings printed are those of a shared machine.
-describe.concurrent('installer in QEMU', () => {
-  it('UEFI, ISO as a USB stick, blank NVMe: installs, then the node boots the installed disk with the ISO still attached', async (ctx) => {
+describe('installer in QEMU', () => {
+  it('UEFI, ISO as a USB stick, blank NVMe: installs, then the node boots the installed disk with the ISO still attached', async () => {
     const vars = await createOvmfVars(join(dir, 'uefi-usb-nvme.vars.fd'));
     const nvme = await createDisk(join(dir, 'uefi-usb-nvme.img'), 2);
-    const vm = await startTestVm(ctx, {
+    const vm = await startVm({
       name: 'install UEFI USB -> NVMe',
       firmware: 'uefi',
       ovmfVars: vars,
@@ -181,7 +181,7 @@ describe.concurrent('installer in QEMU', () => {
     timings.push(`UEFI/USB->NVMe installer steps: ${stepDurations(expectInstalled(nvme))}`);
 
     // Same machine (same OVMF vars), ISO still plugged in, no bootindex: BootOrder must pick the NVMe.
-    const again = await startTestVm(ctx, {
+    const again = await startVm({
       name: 'boot the installed NVMe',
       firmware: 'uefi',
       ovmfVars: vars,
@@ -195,10 +195,10 @@ describe.concurrent('installer in QEMU', () => {
     timings.push(`reboot into the installed disk: marker at ${(booted.elapsedMs / 1000).toFixed(0)} s`);
   });
 
-  it('BIOS from CD onto a SATA disk: installs and powers off', async (ctx) => {
+  it('BIOS from CD onto a SATA disk: installs and powers off', async () => {
     const sataIso = await makeIso('bios-cd', { MI_AFTER_INSTALL: 'poweroff' });
     const sata = await createDisk(join(dir, 'bios-cd-sata.img'), 2);
-    const vm = await startTestVm(ctx, {
+    const vm = await startVm({
       name: 'install BIOS CD -> SATA',
       firmware: 'bios',
       media: { kind: 'cdrom', iso: sataIso },
@@ -214,7 +214,7 @@ describe.concurrent('installer in QEMU', () => {
     timings.push(`BIOS/CD->SATA installer steps: ${stepDurations(expectInstalled(sata))}`);
   });
 
-  it('two disks: the default policy takes the NVMe over a smaller SATA disk and leaves the SATA disk untouched', async (ctx) => {
+  it('two disks: the default policy takes the NVMe over a smaller SATA disk and leaves the SATA disk untouched', async () => {
     const nvme = await createDisk(join(dir, 'two-nvme.img'), 2);
     const sata = await createDisk(join(dir, 'two-sata.img'), 1);
     sh('printf "keep me" | dd of="$1" bs=512 seek=2048 conv=notrunc status=none', sata);
@@ -223,7 +223,7 @@ describe.concurrent('installer in QEMU', () => {
       { path: sata, bus: 'sata', serial: 'SATA-KEEP' },
       { path: nvme, bus: 'nvme', serial: 'NVME-TARGET' },
     ];
-    const vm = await startTestVm(ctx, {
+    const vm = await startVm({
       name: 'install with two disks',
       firmware: 'bios',
       media: { kind: 'cdrom', iso },
@@ -239,7 +239,7 @@ describe.concurrent('installer in QEMU', () => {
     expect(fileSha(sata)).toBe(before);
   });
 
-  it("plan mode (the boot menu's plan entry): the table and the steps, PLAN COMPLETE, nothing written", async (ctx) => {
+  it("plan mode (the boot menu's plan entry): the table and the steps, PLAN COMPLETE, nothing written", async () => {
     const out = join(dir, 'plan-boot');
     sh(
       'mkdir -p "$2" && xorriso -osirrox on -indev "$1" -extract /boot/vmlinuz "$2/vmlinuz" -extract /boot/initrd.img "$2/initrd.img" 2>/dev/null',
@@ -248,7 +248,7 @@ describe.concurrent('installer in QEMU', () => {
     );
     const nvme = await createDisk(join(dir, 'plan-nvme.img'), 1);
     const before = fileSha(nvme);
-    const vm = await startTestVm(ctx, {
+    const vm = await startVm({
       name: 'plan mode',
       firmware: 'bios',
       media: {
@@ -280,11 +280,11 @@ describe.concurrent('installer in QEMU', () => {
     expect(fileSha(nvme)).toBe(before);
   });
 
-  it('a corrupted OS image: FAILED line, nothing written, no reboot', async (ctx) => {
+  it('a corrupted OS image: FAILED line, nothing written, no reboot', async () => {
     const badIso = await makeIso('corrupt', { MI_OS_IMAGE_SHA256: '0'.repeat(64) });
     const nvme = await createDisk(join(dir, 'corrupt-nvme.img'), 1);
     const before = fileSha(nvme);
-    const vm = await startTestVm(ctx, {
+    const vm = await startVm({
       name: 'corrupted image',
       firmware: 'bios',
       media: { kind: 'cdrom', iso: badIso },
@@ -302,11 +302,11 @@ describe.concurrent('installer in QEMU', () => {
     expect(fileSha(nvme)).toBe(before);
   });
 
-  it('no eligible disk (the only disk holds partitions, wiping not opted in): FAILED line, no reboot', async (ctx) => {
+  it('no eligible disk (the only disk holds partitions, wiping not opted in): FAILED line, no reboot', async () => {
     const used = await createDisk(join(dir, 'used.img'), 1);
     sh('printf "label: gpt\\nsize=64MiB, type=L, name=data\\n" | sfdisk -q "$1"', used);
     const before = fileSha(used);
-    const vm = await startTestVm(ctx, {
+    const vm = await startVm({
       name: 'no eligible disk',
       firmware: 'bios',
       media: { kind: 'cdrom', iso },
