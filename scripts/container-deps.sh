@@ -8,11 +8,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-mapfile -t packages < <(make_iso_host_packages build)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
+mapfile -t missing < <(make_iso_missing_packages build)
 if ((${#missing[@]} > 0)); then
   echo "container-deps: installing ${missing[*]}"
   apt-get update -q

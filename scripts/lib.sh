@@ -26,3 +26,12 @@ make_iso_host_packages() {
     /^#/ || NF == 0 { next } !header++ { next } n && !($3 in want) { next } !seen[$2]++ { print $2 }' \
     "$lib_dir/../data/host-tools.tsv"
 }
+
+# The packages of make_iso_host_packages USES... that dpkg does not have installed, one per line
+# (setup.sh and the container image install only these).
+make_iso_missing_packages() {
+  local p
+  while IFS= read -r p; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || printf '%s\n' "$p"
+  done < <(make_iso_host_packages "$@")
+}

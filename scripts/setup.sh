@@ -7,15 +7,10 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 # Host packages: one per tool in data/host-tools.tsv (tool, package, use, why).
-mapfile -t apt_packages < <(make_iso_host_packages build usb test)
-
 sudo_cmd=()
 if ((EUID != 0)); then sudo_cmd=(sudo); fi
 
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
+mapfile -t missing < <(make_iso_missing_packages build usb test)
 if ((${#missing[@]} > 0)); then
   echo "setup: installing Debian packages: ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -q

@@ -55,7 +55,7 @@ test('scripts/setup.sh installs exactly the packages of data/host-tools.tsv', ()
   // setup.sh asks for every use the table has; the container image (scripts/container-deps.sh)
   // for the build tools only
   const setup = readFileSync(join(projectRoot, 'scripts/setup.sh'), 'utf8');
-  const call = /mapfile -t apt_packages < <\(make_iso_host_packages ([a-z ]+)\)/.exec(setup);
+  const call = /mapfile -t missing < <\(make_iso_missing_packages ([a-z ]+)\)/.exec(setup);
   expect(call?.[1]?.split(' ').sort()).toEqual([...new Set(HOST_TOOLS.map((t) => t.use))].sort());
   const buildOnly = execFileSync('bash', ['-c', 'source scripts/lib.sh && make_iso_host_packages build'], {
     cwd: projectRoot,
