@@ -4,12 +4,12 @@
 // The entries match on the SMBIOS serial: the Debian fixture bootkit carries no NIC driver (its
 // live system sees no MAC), so matching on a MAC is covered by test/unit/installer/nodes.test.ts
 // (a fake sysfs), not here. The machines still differ in MAC, as real ones do.
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
 import { cleanSerial, createDisk, stopAllVms } from '../helpers/qemu.js';
+import { debugfsCat, extractPartition, fileSha } from '../helpers/disk-image.js';
 import { buildFixtureIso, installFromCd } from '../helpers/iso.js';
 
 const fx = inject('fixtures');
@@ -18,30 +18,6 @@ const NO_REBOOT_WATCH_MS = 10_000;
 
 let dir = '';
 let iso = '';
-
-const sh = (cmd: string, ...args: string[]): string =>
-  execFileSync('bash', ['--norc', '-c', cmd, '_', ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 64 * 2 ** 20,
-  });
-const fileSha = (file: string): string => sh('sha256sum <"$1"', file).split(' ')[0] ?? '';
-
-/** A file of the rootfs partition of an installed disk image (debugfs; no mount, no root needed). */
-function rootfsFile(disk: string, path: string): string {
-  const line = sh('sfdisk -d "$1"', disk)
-    .split('\n')
-    .find((l) => l.includes('name="rootfs"'));
-  const m = /start=\s*(\d+), size=\s*(\d+)/.exec(line ?? '');
-  if (!m) throw new Error(`no rootfs partition on ${disk}:\n${sh('sfdisk -d "$1" || true', disk)}`);
-  const part = `${disk}.rootfs`;
-  sh('dd if="$1" of="$2" bs=512 skip="$3" count="$4" conv=sparse status=none', disk, part, m[1]!, m[2]!);
-  try {
-    return sh('debugfs -R "cat $2" "$1" 2>/dev/null', part, path);
-  } finally {
-    sh('rm -f "$1"', part);
-  }
-}
 
 const MACHINES = {
   a: { serial: 'FLEET-A-0001', mac: '52:54:00:f1:00:01' },
@@ -127,14 +103,17 @@ describe('one fleet ISO, three machines', () => {
         `MAKE-ISO-INSTALLER: node ${host}: matched smbiosSerial ${MACHINES[name].serial} against ${glob}`,
       );
       await vm.waitForExit(2 * 60_000); // afterInstall: poweroff
-      // the answers of its own entry, on its own disk
-      expect(rootfsFile(disk, '/etc/hostname')).toBe(`${host}\n`);
-      const network = rootfsFile(disk, '/etc/systemd/network/10-make-iso-static.network');
+      // the answers of its own entry, on its own disk (its rootfs copied out once, read with debugfs)
+      const rootfs = extractPartition(disk, 'rootfs', `${disk}.rootfs`);
+      const rootfsFile = (path: string): string => debugfsCat(rootfs, path);
+      expect(rootfsFile('/etc/hostname')).toBe(`${host}\n`);
+      const network = rootfsFile('/etc/systemd/network/10-make-iso-static.network');
       expect(network).toContain('Name=enp0s2');
       expect(network).toContain(`Address=${address}/24`);
       expect(network).toContain('Gateway=10.9.0.1');
-      expect(rootfsFile(disk, '/etc/hosts')).toContain(host);
-      expect(rootfsFile(disk, '/etc/hosts')).not.toContain('base-name');
+      const hosts = rootfsFile('/etc/hosts');
+      expect(hosts).toContain(host);
+      expect(hosts).not.toContain('base-name');
     });
   }
 

@@ -1,5 +1,4 @@
 // Why: issue 4's "done when": the ISO boots in QEMU, the installer puts the OS image on the right disk, configured, and the node then boots it.
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -10,6 +9,7 @@ import { silent } from '../../src/progress.js';
 import { shellAssignments, type ShellValue } from '../../src/render/shell.js';
 import { createDisk, createOvmfVars, qemuEscape, startVm, stopAllVms, type TargetDisk } from '../helpers/qemu.js';
 import { HASH, KEY, validEnv } from '../unit/installer/install-env.js';
+import { debugfsCat, extractPartition, fileSha, sh } from '../helpers/disk-image.js';
 import { buildFixtureIso } from '../helpers/iso.js';
 
 const fx = inject('fixtures');
@@ -24,13 +24,6 @@ let iso = '';
 let isoKernelArgs: string[] = [];
 let osRaw = '';
 const timings: string[] = [];
-
-const sh = (cmd: string, ...args: string[]): string =>
-  execFileSync('bash', ['--norc', '-c', cmd, '_', ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 64 * 2 ** 20,
-  });
 
 /** An installer ISO of the full-gzip fixture bootkit and OS image, with these install.env values. */
 async function makeIso(name: string, over: Record<string, ShellValue> = {}): Promise<string> {
@@ -67,19 +60,6 @@ const partitions = (file: string): string[] =>
     .split('\n')
     .filter((l) => l.includes(' : start='))
     .map((l) => l.replace(/^\S+ : /, ''));
-
-/** Copies the partition named NAME out of a disk image file (start/size from its GPT). */
-function extractPartition(disk: string, name: string, out: string): string {
-  const line = sh('sfdisk -d "$1"', disk)
-    .split('\n')
-    .find((l) => l.includes(`name="${name}"`));
-  const m = /start=\s*(\d+), size=\s*(\d+)/.exec(line ?? '');
-  if (!m) throw new Error(`no partition named ${name} on ${disk}`);
-  sh('dd if="$1" of="$2" bs=512 skip="$3" count="$4" conv=sparse status=none', disk, out, m[1]!, m[2]!);
-  return out;
-}
-
-const debugfsCat = (fs: string, path: string): string => sh('debugfs -R "cat $2" "$1" 2>/dev/null', fs, path);
 
 /** "step 5 (write the OS image) 12 s, ..." from the installer log's time-stamped step lines. */
 function stepDurations(log: string): string {
@@ -123,8 +103,6 @@ function noBootIndexArgs(isoPath: string, nvmeDisk: string): string[] {
     'nvme,drive=disk0,serial=NVME-TARGET',
   ];
 }
-
-const fileSha = (file: string): string => sh('sha256sum <"$1"', file).split(' ')[0] ?? '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'make-iso-install-'));

@@ -4,7 +4,6 @@
 // media ejected while the image is written. Each must end in the documented FAILED line (or, for
 // the old disk, SUCCESS on the right disk), never reboot, leave the disks untouched or cleanly
 // cleared, and print the log on the console. Whatever can be known before writing fails before.
-import { execFileSync } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanSerial, createDisk, qemuEscape, startVm, stopAllVms, type TargetDisk, type Vm } from '../helpers/qemu.js';
+import { extractPartition, fileSha, sh } from '../helpers/disk-image.js';
 import { buildFixtureIso } from '../helpers/iso.js';
 
 const fx = inject('fixtures');
@@ -28,23 +28,6 @@ let plainIso = '';
 let lvmIso = '';
 let osRaw = '';
 
-const sh = (cmd: string, ...args: string[]): string =>
-  execFileSync('bash', ['--norc', '-c', cmd, '_', ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 64 * 2 ** 20,
-  });
-const fileSha = (file: string): string => sh('sha256sum <"$1"', file).split(' ')[0] ?? '';
-/** Copies the partition named NAME out of a disk image file (start/size from its GPT). */
-function extractPartition(disk: string, name: string, out: string): string {
-  const line = sh('sfdisk -d "$1"', disk)
-    .split('\n')
-    .find((l) => l.includes(`name="${name}"`));
-  const m = /start=\s*(\d+), size=\s*(\d+)/.exec(line ?? '');
-  if (!m) throw new Error(`no partition named ${name} on ${disk}`);
-  sh('dd if="$1" of="$2" bs=512 skip="$3" count="$4" conv=sparse status=none', disk, out, m[1]!, m[2]!);
-  return out;
-}
 /** The partition-table type blkid finds on a disk image ('' when there is none). */
 const ptType = (file: string): string => sh('blkid -p -o value -s PTTYPE "$1" || true', file).trim();
 
