@@ -1,8 +1,11 @@
 // Why: some answers can only take effect when the OS image carries what they need (cloud-init,
 // chrony, sudo, an edge_persistent partition). The installer used to find out at step 7, after
 // the disk was written. This probe learns those facts at build time: it reads the GPT of the
-// inflated *.raw.gz stream, inflates only up to the end of the rootfs partition into a sparse
-// temp file (zero blocks are never written) and asks debugfs (e2fsprogs) which files exist.
+// inflated *.raw.gz stream, copies the rootfs partition into a sparse temp file (zero blocks are
+// never written) and asks debugfs (e2fsprogs) which files exist. It inflates the whole stream
+// once: a cut or damaged gzip fails the build, not the node, and the raw size, raw sha256 and ext4
+// superblock features it records let the installer skip its own full inflate before writing.
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -115,11 +118,29 @@ export const PROBED_FILES = {
 } as const;
 export type ProbedFile = keyof typeof PROBED_FILES;
 
+/** The ext4 superblock feature words of one partition (s_feature_incompat, s_feature_ro_compat). */
+export interface Ext4Features {
+  name: string;
+  /** Byte offset of the partition in the raw image. */
+  start: number;
+  incompat: number;
+  roCompat: number;
+}
+
+/** The inflated image as a whole: what the installer would otherwise inflate it once more to learn. */
+export interface RawImageFacts {
+  bytes: number;
+  sha256: string;
+  /** Every partition holding an ext2/3/4 superblock, in partition-table order. */
+  ext4: Ext4Features[];
+}
+
 export interface OsImageFacts {
   layout: ImageLayout;
   has: Record<ProbedFile, boolean>;
   /** Bytes written to the sparse temp file (the rootfs's non-zero blocks). */
   probedBytes: number;
+  raw: RawImageFacts;
 }
 
 const BLOCK = 64 * 1024;
@@ -148,12 +169,39 @@ async function writeRange(
   return written;
 }
 
-/** Inflates `image` up to the end of its rootfs partition: the partition table and the rootfs as a sparse file. */
-async function extractRootfs(
+/** Copies the bytes of `chunk` (at disk offset `at`) that fall in [from, from + into.length) into `into`. */
+export function copyRange(chunk: Buffer, at: number, from: number, into: Buffer): void {
+  const lo = Math.max(at, from);
+  const hi = Math.min(at + chunk.length, from + into.length);
+  if (lo < hi) chunk.copy(into, lo - from, lo - at, hi - at);
+}
+
+const EXT4_MAGIC = 0xef53;
+/** Where a partition's ext2/3/4 superblock lies, and how much of it is read. */
+const SB_OFFSET = 1024;
+const SB_BYTES = 1024;
+
+/** The ext2/3/4 partitions among `parts`, from their superblocks (one buffer per partition). */
+function ext4Features(parts: GptPartition[], supers: Buffer[]): Ext4Features[] {
+  return parts.flatMap((p, i) => {
+    const sb = supers[i]!;
+    if (sb.readUInt16LE(56) !== EXT4_MAGIC) return [];
+    return [
+      { name: p.name, start: p.firstLba * SECTOR, incompat: sb.readUInt32LE(0x60), roCompat: sb.readUInt32LE(0x64) },
+    ];
+  });
+}
+
+/**
+ * Inflates `image` whole, once: the partition table, the rootfs as a sparse file, every
+ * partition's superblock, and the raw size and sha256 (zlib checks the gzip CRC and length at the
+ * end, so a damaged stream fails here).
+ */
+async function readImage(
   image: string,
   dest: string,
   signal?: AbortSignal,
-): Promise<{ parts: GptPartition[]; layout: ImageLayout; written: number }> {
+): Promise<{ parts: GptPartition[]; layout: ImageLayout; written: number; raw: RawImageFacts }> {
   const src = createReadStream(image, { highWaterMark: 1 << 20 });
   const gunzip = createGunzip({ chunkSize: 1 << 20 });
   src.on('error', (e) => gunzip.destroy(e));
@@ -162,13 +210,19 @@ async function extractRootfs(
   signal?.addEventListener('abort', onAbort, { once: true });
   const fh = await open(dest, 'w', 0o600);
   let head: Buffer = Buffer.alloc(0);
-  let found: { parts: GptPartition[]; layout: ImageLayout; from: number; to: number } | undefined;
+  let found: { parts: GptPartition[]; layout: ImageLayout; from: number; to: number; supers: Buffer[] } | undefined;
   let at = 0;
   let written = 0;
+  const hash = createHash('sha256');
+  const superblocks = (chunk: Buffer, offset: number) => {
+    for (const [i, p] of found!.parts.entries())
+      copyRange(chunk, offset, p.firstLba * SECTOR + SB_OFFSET, found!.supers[i]!);
+  };
   try {
     try {
       for await (const data of gunzip) {
         const chunk = data as Buffer;
+        hash.update(chunk);
         if (!found) {
           head = Buffer.concat([head, chunk]);
           const need = gptBytesNeeded(head);
@@ -179,26 +233,31 @@ async function extractRootfs(
             const layout = imageLayout(parts, image);
             const from = layout.rootfs.firstLba * SECTOR;
             const to = (layout.rootfs.lastLba + 1) * SECTOR;
-            found = { parts, layout, from, to };
+            found = { parts, layout, from, to, supers: parts.map(() => Buffer.alloc(SB_BYTES)) };
             await fh.truncate(to - from);
             written += await writeRange(fh, head, 0, from, to);
+            superblocks(head, 0);
             at = head.length;
             head = Buffer.alloc(0);
           }
         } else {
-          written += await writeRange(fh, chunk, at, found.from, found.to);
+          if (at < found.to) written += await writeRange(fh, chunk, at, found.from, found.to);
+          superblocks(chunk, at);
           at += chunk.length;
         }
-        if (found && at >= found.to) break;
       }
     } catch (err) {
       if (signal?.aborted || err instanceof UserError) throw err;
+      // zlib: Z_BUF_ERROR "unexpected end of file" is a cut stream; anything else, damaged data
+      if ((err as { code?: string }).code === 'Z_BUF_ERROR')
+        throw new UserError(`the OS image ${image} is truncated (its gzip stream ends early); download it again`);
       throw new UserError(`the OS image ${image} is corrupt gzip data (it does not inflate); download it again`);
     }
     if (!found || at < found.to) {
       throw new UserError(`the OS image ${image} ends before the end of its rootfs partition (truncated?)`);
     }
-    return { parts: found.parts, layout: found.layout, written };
+    const raw = { bytes: at, sha256: hash.digest('hex'), ext4: ext4Features(found.parts, found.supers) };
+    return { parts: found.parts, layout: found.layout, written, raw };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     src.destroy();
@@ -264,7 +323,7 @@ export async function probeOsImage(image: string, signal?: AbortSignal): Promise
   const dir = await makeTempDir('make-iso-probe');
   try {
     const fs = join(dir, 'rootfs.img');
-    const { layout, written } = await extractRootfs(image, fs, signal);
+    const { layout, written, raw } = await readImage(image, fs, signal);
     const entries = Object.entries(PROBED_FILES) as Array<[ProbedFile, readonly string[]]>;
     const found = await ext4Paths(
       fs,
@@ -276,7 +335,7 @@ export async function probeOsImage(image: string, signal?: AbortSignal): Promise
       ProbedFile,
       boolean
     >;
-    return { layout, has, probedBytes: written };
+    return { layout, has, probedBytes: written, raw };
   } finally {
     await removeTemp(dir);
   }

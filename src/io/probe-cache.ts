@@ -37,11 +37,28 @@ const factsSchema = z.strictObject({
     containerEngine: z.boolean(),
   }),
   probedBytes: z.number().int(),
+  raw: z.strictObject({
+    bytes: z.number().int().positive(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    ext4: z.array(
+      z.strictObject({
+        name: z.string(),
+        start: z.number().int().nonnegative(),
+        incompat: z.number().int().nonnegative(),
+        roCompat: z.number().int().nonnegative(),
+      }),
+    ),
+  }),
 });
 
 const SHA = /^[0-9a-f]{64}$/;
-/** What the probe looks for is part of the key: a make-iso probing other paths does not reuse the entry. */
-const PROBE_KEY = createHash('sha256').update(JSON.stringify(PROBED_FILES)).digest('hex').slice(0, 12);
+/** What the probe looks for is part of the key: a make-iso probing other paths (or recording other
+ * facts: PROBE_FORMAT) does not reuse the entry. */
+const PROBE_FORMAT = 2; // 2: raw size, raw sha256 and ext4 features of the whole image
+const PROBE_KEY = createHash('sha256')
+  .update(JSON.stringify({ PROBED_FILES, PROBE_FORMAT }))
+  .digest('hex')
+  .slice(0, 12);
 const entry = (dir: string, sha256: string) => join(dir, `${sha256}.${PROBE_KEY}.json`);
 
 /** The cached facts of the image with this sha256, if any (a damaged or foreign entry is ignored). */

@@ -1,6 +1,7 @@
 // Why: the build learns from the OS image what answers can apply (cloud-init, chrony, sudo, sshd,
 // edge_persistent) without writing a disk. These tests run the probe on small generated GPT
 // images and check what it finds, what it refuses, and that it leaves no temp file behind.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,38 @@ describe('probeOsImage', () => {
   it('refuses a gzip stream that ends before the end of the rootfs partition', async () => {
     const img = makeGptImage(dir, 'cut.raw.gz', FULL_ROOTFS);
     truncateSync(img, Math.floor(statSync(img).size / 2));
-    await expect(probeOsImage(img)).rejects.toThrow(/(ends before the end of its rootfs|corrupt gzip)/);
+    await expect(probeOsImage(img)).rejects.toThrow(/(ends before the end of its rootfs|corrupt gzip|is truncated)/);
+  });
+
+  it('records the raw size, the raw sha256 and the ext4 features the installer would inflate the image to learn', async () => {
+    const img = makeGptImage(dir, 'raw.raw.gz', FULL_ROOTFS);
+    const raw = gunzipSync(readFileSync(img));
+    const facts = await probeOsImage(img);
+    expect(facts.raw.bytes).toBe(raw.length);
+    expect(facts.raw.sha256).toBe(createHash('sha256').update(raw).digest('hex'));
+    // rootfs at 3 MiB is the one ext4 partition (the esp and edge_persistent are blank here)
+    const start = 3 * 2 ** 20;
+    expect(facts.raw.ext4).toEqual([
+      {
+        name: 'rootfs',
+        start,
+        incompat: raw.readUInt32LE(start + 1024 + 0x60),
+        roCompat: raw.readUInt32LE(start + 1024 + 0x64),
+      },
+    ]);
+    expect(facts.raw.ext4[0]!.incompat & 0x40).toBe(0x40); // extent: a real superblock was read
+  });
+
+  it('refuses, at build time, a stream damaged after the rootfs (the installer would fail mid-write)', async () => {
+    const img = makeGptImage(dir, 'tail.raw.gz', FULL_ROOTFS);
+    const gz = readFileSync(img);
+    const whole = Buffer.from(gz);
+    // the gzip trailer's CRC32: the data inflates, the check at the end fails
+    gz.writeUInt8(gz.readUInt8(gz.length - 8) ^ 1, gz.length - 8);
+    writeFileSync(img, gz);
+    await expect(probeOsImage(img)).rejects.toThrow(/tail\.raw\.gz is corrupt gzip data/);
+    // cut inside the trailer: the whole disk inflates, the stream ends early
+    writeFileSync(img, whole.subarray(0, whole.length - 4));
+    await expect(probeOsImage(img)).rejects.toThrow(/tail\.raw\.gz is truncated \(its gzip stream ends early\)/);
   });
 });

@@ -24,6 +24,11 @@ const FACTS: OsImageFacts = {
   layout: { rootfs: part, esp: { ...part, number: 1, name: 'esp' } },
   has: { cloudInit: true, chrony: false, sudo: true, sshd: false, containerEngine: false },
   probedBytes: 4096,
+  raw: {
+    bytes: 4096 * 512,
+    sha256: '12'.repeat(32),
+    ext4: [{ name: 'rootfs', start: 2048 * 512, incompat: 0x2c2, roCompat: 0x46b }],
+  },
 };
 const SHA = 'ab'.repeat(32);
 
@@ -53,6 +58,10 @@ describe('probe cache', () => {
     writeFileSync(join(dir, file!), '{"layout": 1}');
     expect(await readProbeCache(SHA, dir)).toBeUndefined();
     writeFileSync(join(dir, file!), 'not json');
+    expect(await readProbeCache(SHA, dir)).toBeUndefined();
+    // an entry of an older make-iso (no raw facts) under today's name: probed again
+    const { raw: _, ...old } = FACTS;
+    writeFileSync(join(dir, file!), JSON.stringify(old));
     expect(await readProbeCache(SHA, dir)).toBeUndefined();
     await writeProbeCache('../escape', FACTS, dir);
     expect(await readProbeCache('../escape', dir)).toBeUndefined();
