@@ -58,6 +58,19 @@ function userSudo(a: Answers, image: OsImageFacts | undefined): string {
   return sudoPolicy(a.user);
 }
 
+/**
+ * The whole-image facts of the build's probe (empty when not probed): with them the installer's
+ * step 3 needs no inflate of its own (the .raw.gz sha256 proves the bytes are the probed ones).
+ * MI_IMAGE_EXT4: "START INCOMPAT RO_COMPAT NAME" per ext2/3/4 partition, numbers in decimal.
+ */
+function rawImageEntries(image: OsImageFacts | undefined): Array<readonly [string, ShellValue]> {
+  return [
+    ['MI_IMAGE_RAW_BYTES', image ? String(image.raw.bytes) : ''],
+    ['MI_IMAGE_RAW_SHA256', image?.raw.sha256 ?? ''],
+    ['MI_IMAGE_EXT4', (image?.raw.ext4 ?? []).map((p) => `${p.start} ${p.incompat} ${p.roCompat} ${p.name}`)],
+  ];
+}
+
 /** Every install.env key of the contract, in contract order; every key always present. */
 export function installEnvEntries(a: Answers, ctx: InstallerConfigContext): Array<readonly [string, ShellValue]> {
   const n = a.network;
@@ -102,6 +115,7 @@ export function installEnvEntries(a: Answers, ctx: InstallerConfigContext): Arra
     ['MI_USER_SUDO', userSudo(a, ctx.image)],
     ['MI_PERSISTENT_SIZE_GIB', a.persistent.sizeGiB === undefined ? '' : String(a.persistent.sizeGiB)],
     ...imageFactEntries(ctx.image),
+    ...rawImageEntries(ctx.image),
     ['MI_K3S_BUNDLE', ctx.k3s?.isoDir ?? ''],
     ['MI_K3S_SHA256S', (ctx.k3s?.checksums ?? []).map((c) => `${c.sha256}  ${c.name}`)],
     ['MI_K3S_DATA_DIR', ctx.k3s ? a.kubernetes.dataDir : ''],

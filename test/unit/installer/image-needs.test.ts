@@ -117,6 +117,11 @@ function facts(over: Partial<OsImageFacts['has']> = {}, persistent?: { bytes: nu
     },
     has: { cloudInit: true, chrony: true, sudo: true, sshd: true, containerEngine: true, ...over },
     probedBytes: 0,
+    raw: {
+      bytes: 4096 * 512,
+      sha256: 'cd'.repeat(32),
+      ext4: [{ name: 'rootfs', start: 2048 * 512, incompat: 0x2c2, roCompat: 0x46b }],
+    },
   };
 }
 
@@ -143,8 +148,12 @@ describe('the build against the probed image', () => {
       MI_IMAGE_SSHD: 'yes',
       MI_IMAGE_PERSISTENT: 'yes',
       MI_IMAGE_CONTAINER_ENGINE: 'yes',
+      MI_IMAGE_RAW_BYTES: String(4096 * 512),
+      MI_IMAGE_RAW_SHA256: 'cd'.repeat(32),
+      MI_IMAGE_EXT4: [`${2048 * 512} ${0x2c2} ${0x46b} rootfs`],
     });
-    expect([...env(a)].filter(([k]) => k.startsWith('MI_IMAGE_')).every(([, v]) => v === '')).toBe(true);
+    const unprobed = [...env(a)].filter(([k]) => k.startsWith('MI_IMAGE_'));
+    expect(unprobed.every(([, v]) => v === '' || (Array.isArray(v) && v.length === 0))).toBe(true);
   });
 
   it('refuses ntp servers on an image without chrony and cloud-init, one line each', async () => {
