@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Checks the OS image on the media (sha256 of the .raw.gz, then size and sha256 of the raw bytes)
-# before any disk is touched, streams it onto the chosen disk (first MiB last, so a half-written
-# disk never looks bootable), reads the written bytes back to compare, and finds partitions by label.
+# Checks the OS image on the media (sha256 of the .raw.gz; the raw size, sha256 and ext4 features
+# from the build's probe, else from one decompression) before any disk is touched, streams it onto
+# the chosen disk while hashing the stream (first MiB last, so a half-written disk never looks
+# bootable), reads the written bytes back to compare, and finds partitions by label.
 # shellcheck disable=SC2034 # globals set here are read by installer.sh and the other libraries
 
 IMAGE_PATH=''
@@ -38,10 +39,19 @@ image_dd_bytes() {
   printf '%s\n' "$bytes"
 }
 
-# image_measure RUN_DIR: decompress once to learn the raw size and sha256 (this also proves the
-# gzip stream is whole before any disk is touched).
+# image_probed: install.env carries the build's whole-image facts (raw size, sha256, ext4
+# features). The .raw.gz sha256 checked first proves the media holds the bytes the build inflated.
+image_probed() { [[ -n ${MI_IMAGE_RAW_SHA256:-} && -n ${MI_IMAGE_RAW_BYTES:-} ]]; }
+
+# image_measure RUN_DIR: the raw size and sha256: the build's, or (an ISO built without the probe)
+# from one decompression here, which also proves the gzip stream is whole before any disk is touched.
 image_measure() {
   local run_dir=$1 out
+  if image_probed; then
+    IMAGE_RAW_BYTES=$MI_IMAGE_RAW_BYTES IMAGE_RAW_SHA256=$MI_IMAGE_RAW_SHA256
+    log "image: raw size ${IMAGE_RAW_BYTES} bytes, sha256 ${IMAGE_RAW_SHA256} (the build's probe; not inflated here)"
+    return 0
+  fi
   out=$(gzip -dc -- "$IMAGE_PATH" | dd bs=4M iflag=fullblock 2>"$run_dir/measure.err" | sha256sum) ||
     die "the OS image ${MI_OS_IMAGE} does not decompress (gzip); nothing was written"
   IMAGE_RAW_SHA256=${out%% *}
@@ -109,16 +119,15 @@ image_partition_starts() {
   for i in "${!starts[@]}"; do printf '%s %s\n' "${starts[i]}" "${names[i]}"; done
 }
 
-# image_check_filesystems RUN_DIR: before anything is written, prove that this kernel can mount
-# every ext2/3/4 partition of the image read-write (the installer mounts the root and
-# edge_persistent): read each superblock from one decompression pass, then make and mount a test
-# ext4 with the same incompat and ro_compat features (as the step 1 preflight does for its fixed
-# list). An unknown or never-supported feature fails at once.
-image_check_filesystems() {
-  local run_dir=$1 dir=$1/image-fs pos=0 off start name i feats why
+# image_ext4_list DIR: "START INCOMPAT RO_COMPAT NAME" per ext2/3/4 partition of the image: the
+# build's (MI_IMAGE_EXT4), or read here from the superblocks in one decompression pass (DIR: scratch).
+image_ext4_list() {
+  local dir=$1 pos=0 off start name i
   local -a starts=() names=()
-  local -A tried=()
-  mkdir -p -- "$dir"
+  if image_probed; then
+    ((${#MI_IMAGE_EXT4[@]} == 0)) || printf '%s\n' "${MI_IMAGE_EXT4[@]}"
+    return 0
+  fi
   while read -r start name; do starts+=("$start") names+=("$name"); done < <(image_partition_starts "$dir")
   {
     for i in "${!starts[@]}"; do
@@ -130,27 +139,41 @@ image_check_filesystems() {
   for i in "${!starts[@]}"; do
     [[ -s $dir/sb.$i ]] || continue
     (($(image_le "$dir/sb.$i" 56 2) == 0xEF53)) || continue
-    feats=$(image_ext4_names "$(image_le "$dir/sb.$i" 96 4)" "${IMAGE_EXT4_INCOMPAT[@]}")
-    feats+=,$(image_ext4_names "$(image_le "$dir/sb.$i" 100 4)" "${IMAGE_EXT4_RO_COMPAT[@]}")
+    printf '%s %s %s %s\n' "${starts[i]}" "$(image_le "$dir/sb.$i" 96 4)" "$(image_le "$dir/sb.$i" 100 4)" "${names[i]}"
+  done
+}
+
+# image_check_filesystems RUN_DIR: before anything is written, prove that this kernel can mount
+# every ext2/3/4 partition of the image read-write (the installer mounts the root and
+# edge_persistent): name each one's incompat and ro_compat features (image_ext4_list), then make and
+# mount a test ext4 with the same features (as the step 1 preflight does for its fixed list). An
+# unknown or never-supported feature fails at once.
+image_check_filesystems() {
+  local run_dir=$1 dir=$1/image-fs start incompat ro_compat name feats why
+  local -A tried=()
+  mkdir -p -- "$dir"
+  while read -r start incompat ro_compat name; do
+    feats=$(image_ext4_names "$incompat" "${IMAGE_EXT4_INCOMPAT[@]}")
+    feats+=,$(image_ext4_names "$ro_compat" "${IMAGE_EXT4_RO_COMPAT[@]}")
     feats=${feats#,} feats=${feats%,}
-    log "image: ${names[i]} is ext2/3/4 with features ${feats}"
+    log "image: ${name} (at byte ${start}) is ext2/3/4 with features ${feats}"
     if [[ $feats == *[?!]* ]]; then
       local f
       local -a all=() bad=()
       IFS=, read -r -a all <<<"$feats"
       for f in "${all[@]}"; do [[ $f != [?!]* ]] || bad+=("${f#!}"); done
       rm -rf -- "$dir"
-      die "the OS image's ${names[i]} file system uses ext4 features Linux cannot mount read-write (${bad[*]}); nothing was written; rebuild the image without them"
+      die "the OS image's ${name} file system uses ext4 features Linux cannot mount read-write (${bad[*]}); nothing was written; rebuild the image without them"
     fi
     [[ -z ${MI_TEST_NO_KERNEL_CHECK:-} && -z ${tried[$feats]:-} ]] || continue
     tried[$feats]=1
     [[ $feats != *meta_bg* ]] || feats+=,^resize_inode
     if ! why=$(req_try_mount ext4 "$dir/test.img" "$dir/mnt" mkfs.ext4 -F -q -O "$feats"); then
       rm -rf -- "$dir"
-      die "this kernel cannot mount the OS image's ${names[i]} file system (ext4 with ${feats}: ${why}); nothing was written; use a bootkit whose kernel supports these features"
+      die "this kernel cannot mount the OS image's ${name} file system (ext4 with ${feats}: ${why}); nothing was written; use a bootkit whose kernel supports these features"
     fi
     rm -f -- "$dir/test.img"
-  done
+  done < <(image_ext4_list "$dir")
   rm -rf -- "$dir"
   return 0
 }
@@ -181,24 +204,46 @@ image_release_holders() {
   return 0
 }
 
-# image_write DISK: clear DISK's signatures, then stream the image onto it with direct I/O,
-# writing the first MiB (partition table) last.
+# image_write DISK RUN_DIR: clear DISK's signatures, then stream the image onto it with direct I/O
+# in one decompression, hashing the stream as it is written (tee to a second process, so it runs on
+# another core), and write the first MiB (partition table) last, only once the stream's size and
+# sha256 are the image's.
 image_write() {
-  local disk=$1 first=$2/first-mib
+  local disk=$1 run_dir=$2 first=$2/first-mib fifo=$2/stream.fifo hasher
   guard_write "$disk"
   image_release_holders "$disk"
   WRITE_STARTED=1
   run wipefs -a -- "$disk" || die "cannot clear the old signatures on ${disk} (is it in use?)"
-  log "+ gzip -dc ${IMAGE_PATH} | dd (first MiB to ${first}, the rest to ${disk} at 1 MiB)"
-  if ! gzip -dc -- "$IMAGE_PATH" | {
+  rm -f -- "$fifo" "$run_dir/stream.sha256" "$run_dir/stream.err"
+  mkfifo -m 600 -- "$fifo" || die "cannot make the fifo ${fifo}"
+  (dd if="$fifo" bs=4M iflag=fullblock 2>"$run_dir/stream.err" | sha256sum >"$run_dir/stream.sha256") &
+  hasher=$!
+  log "+ gzip -dc ${IMAGE_PATH} | tee (sha256) | dd (first MiB to ${first}, the rest to ${disk} at 1 MiB)"
+  if ! gzip -dc -- "$IMAGE_PATH" | tee -- "$fifo" | {
     dd of="$first" bs=1M count=1 iflag=fullblock status=none &&
-      dd of="$disk" bs=4M seek=1048576 oflag=seek_bytes,direct conv=fsync iflag=fullblock status=progress 2> >(image_progress)
+      dd of="$disk" bs=4M seek=1048576 oflag=seek_bytes,direct conv=fsync,notrunc iflag=fullblock status=progress 2> >(image_progress)
   }; then
+    wait "$hasher" || true
     die "writing the OS image to ${disk} failed (see the log)"
   fi
-  run dd if="$first" of="$disk" bs=1M count=1 oflag=direct conv=fsync status=none ||
+  wait "$hasher" || die "cannot hash the OS image while writing it (see the log)"
+  rm -f -- "$fifo"
+  image_check_stream "$disk" "$run_dir"
+  run dd if="$first" of="$disk" bs=1M count=1 oflag=direct conv=fsync,notrunc status=none ||
     die "writing the first MiB of the OS image to ${disk} failed"
   run sync
+}
+
+# image_check_stream DISK RUN_DIR: the stream just written has the image's raw size and sha256
+# (step 3's, or the build's); otherwise stop before the partition table is written.
+image_check_stream() {
+  local disk=$1 run_dir=$2 bytes sha
+  bytes=$(image_dd_bytes "$run_dir/stream.err") || die "cannot tell how many bytes of the OS image were written"
+  read -r sha _ <"$run_dir/stream.sha256" || sha=''
+  if [[ $bytes != "$IMAGE_RAW_BYTES" || $sha != "$IMAGE_RAW_SHA256" ]]; then
+    die "the OS image inflated to other bytes while writing (${bytes} bytes, sha256 ${sha:-none}; expected ${IMAGE_RAW_BYTES}, ${IMAGE_RAW_SHA256}); ${disk} was erased and has no partition table; rewrite the install media"
+  fi
+  log "write: the stream written is ${bytes} bytes with sha256 ${sha}, the image's"
 }
 
 # image_reread DISK: make the kernel (and udev, where it runs) see the new partition table.

@@ -1,9 +1,15 @@
 // Why: step 3 must refuse, before writing, an OS image whose ext4 file systems this kernel cannot
-// mount (issue 16): image_check_filesystems reads each partition's superblock from the gzip stream
-// and names its incompat/ro_compat features; unknown or never-supported ones fail at once. Here on
+// mount (issue 16): image_check_filesystems names each ext4 partition's incompat/ro_compat features
+// (from the build's probe in install.env, else from the superblocks in the gzip stream); unknown or
+// never-supported ones fail at once. Both sources must give the same lines (issue 14). Here on
 // small generated GPT images (mkfs.ext4 and debugfs on plain files, no root, no mount: the seam
 // MI_TEST_NO_KERNEL_CHECK skips the test mount, which the e2e test exercises in QEMU).
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAnswers } from '../../../src/answers/load.js';
+import { probeOsImage } from '../../../src/io/image-probe.js';
+import { installEnvEntries } from '../../../src/render/installer-config.js';
+import { HASH } from '../answers/helpers.js';
 import { bash, tempDir } from './run-bash.js';
 
 const tmp = tempDir('make-iso-image-fs-');
@@ -29,24 +35,63 @@ function image(name: string, setup = ''): string {
   return `${tmp.dir}/${name}.raw.gz`;
 }
 
-/** Runs image_measure + image_check_filesystems on IMAGE; returns status, log and the die reason. */
-function check(img: string): { status: number; log: string; reason: string } {
+/** The build's whole-image facts as install.env would carry them. */
+interface Probed {
+  bytes: string;
+  sha256: string;
+  ext4: string[];
+}
+
+/** Runs image_measure + image_check_filesystems on IMAGE (with PROBED: as install.env gives them); returns status, log and the die reason. */
+function check(img: string, probed?: Probed): { status: number; log: string; reason: string; measured: string } {
   const run = `${tmp.dir}/run-${Math.random().toString(36).slice(2)}`;
   const r = bash(
     [
       'set -Eeuo pipefail',
       'source lib/log.sh; source lib/requirements.sh; source lib/image.sh',
       'MI_LOG_FILE=$2/log MI_FAIL_FILE=$2/fail IMAGE_PATH=$1',
+      'MI_IMAGE_EXT4=(); [[ -z ${EXT4:-} ]] || mapfile -t MI_IMAGE_EXT4 <<<"$EXT4"',
       'mkdir -p "$2"; : >"$2/log"; LOG_READY=1',
       'image_measure "$2"',
       'image_check_filesystems "$2"',
+      'printf "%s %s\\n" "$IMAGE_RAW_BYTES" "$IMAGE_RAW_SHA256" >"$2/measured"',
     ].join('\n'),
     [img, run],
-    { MI_TEST_NO_KERNEL_CHECK: '1' },
+    {
+      MI_TEST_NO_KERNEL_CHECK: '1',
+      ...(probed
+        ? { MI_IMAGE_RAW_BYTES: probed.bytes, MI_IMAGE_RAW_SHA256: probed.sha256, EXT4: probed.ext4.join('\n') }
+        : {}),
+    },
   );
   const read = (f: string) => bash('cat "$1" 2>/dev/null || true', [`${run}/${f}`]).stdout;
-  return { status: r.status, log: read('log'), reason: read('fail').trim() };
+  return { status: r.status, log: read('log'), reason: read('fail').trim(), measured: read('measured').trim() };
 }
+
+/** The install.env values of the build's probe of IMG (rendered as the build renders them). */
+async function probed(img: string): Promise<Probed> {
+  const image = await probeOsImage(img);
+  const parsed = await parseAnswers(
+    `bootkit: { archive: b.tar.gz }\nosImage: { path: o.raw.gz }\nuser: { name: edge, passwordHash: '${HASH}' }\n`,
+    '/tmp',
+    { checkFiles: false },
+  );
+  if (!parsed.answers) throw new Error(parsed.errors.join('; '));
+  const env = new Map(
+    installEnvEntries(parsed.answers, { osImageName: 'x.raw.gz', osImageSha256: '', version: '0', image }),
+  );
+  return {
+    bytes: env.get('MI_IMAGE_RAW_BYTES') as string,
+    sha256: env.get('MI_IMAGE_RAW_SHA256') as string,
+    ext4: env.get('MI_IMAGE_EXT4') as string[],
+  };
+}
+
+const featureLines = (log: string) =>
+  log
+    .split('\n')
+    .filter((l) => / is ext2\/3\/4 with features /.test(l))
+    .map((l) => l.replace(/^.*?image: /, ''));
 
 describe('image_check_filesystems (step 3)', () => {
   let plain = '';
@@ -57,10 +102,34 @@ describe('image_check_filesystems (step 3)', () => {
   it('reads the features of every ext4 partition and accepts an ordinary image', () => {
     const r = check(plain);
     expect(r.status, r.reason).toBe(0);
-    expect(r.log).toMatch(/image: rootfs is ext2\/3\/4 with features .*extent.*metadata_csum/);
-    expect(r.log).toMatch(/image: data is ext2\/3\/4 with features /);
+    expect(r.log).toMatch(/image: rootfs \(at byte 5242880\) is ext2\/3\/4 with features .*extent.*metadata_csum/);
+    expect(r.log).toMatch(/image: data \(at byte 22020096\) is ext2\/3\/4 with features /);
     expect(r.log).not.toMatch(/image: data .*metadata_csum/);
-    expect(r.log).not.toMatch(/image: esp is/);
+    expect(r.log).not.toMatch(/image: esp /);
+  });
+
+  it("with the build's facts: the same size, sha256 and feature lines as the stream gives, and the image is not read", async () => {
+    const stream = check(plain);
+    const facts = await probed(plain);
+    const r = check(`${tmp.dir}/no-such-image.raw.gz`, facts);
+    expect(r.status, r.reason).toBe(0);
+    expect(r.log).toMatch(/image: raw size \d+ bytes, sha256 [0-9a-f]{64} \(the build's probe; not inflated here\)/);
+    expect(r.measured).toBe(stream.measured);
+    expect(featureLines(r.log)).toEqual(featureLines(stream.log));
+    expect(featureLines(r.log)).toHaveLength(2);
+  });
+
+  it("with the build's facts: a feature Linux never mounts is refused the same way, before writing", async () => {
+    const facts = await probed(plain);
+    // the rootfs line with incompat bit 0 (compression) added
+    const ext4 = facts.ext4.map((l) =>
+      l.replace(/^(\d+) (\d+)/, (_, at: string, inc: string) => `${at} ${Number(inc) | 1}`),
+    );
+    const r = check(`${tmp.dir}/no-such-image.raw.gz`, { ...facts, ext4 });
+    expect(r.status).toBe(1);
+    expect(r.reason).toBe(
+      "the OS image's rootfs file system uses ext4 features Linux cannot mount read-write (compression); nothing was written; rebuild the image without them",
+    );
   });
 
   it('refuses a rootfs with a feature Linux never mounts (compression), naming it, before writing', () => {
@@ -82,5 +151,67 @@ describe('image_check_filesystems (step 3)', () => {
     );
     expect(r.status).toBe(1);
     expect(r.reason).toMatch(/rootfs file system uses ext4 features Linux cannot mount read-write \(\?0x80000\)/);
+  });
+});
+
+/** Runs image_measure then image_write onto the regular file TARGET (guard_write stubbed: no loop device here), with IMAGE_RAW_SHA256 replaced by WRONG when given. */
+function write(
+  img: string,
+  target: string,
+  wrong?: string,
+): { status: number; log: string; reason: string; run: string } {
+  const run = `${tmp.dir}/write-${Math.random().toString(36).slice(2)}`;
+  const r = bash(
+    [
+      'set -Eeuo pipefail',
+      'source lib/log.sh; source lib/requirements.sh; source lib/image.sh',
+      'guard_write() { :; }',
+      'MI_LOG_FILE=$2/log MI_FAIL_FILE=$2/fail IMAGE_PATH=$1',
+      'mkdir -p "$2"; : >"$2/log"; LOG_READY=1',
+      'image_measure "$2"',
+      '[[ -z ${WRONG:-} ]] || IMAGE_RAW_SHA256=$WRONG',
+      'image_write "$3" "$2"',
+    ].join('\n'),
+    [img, run, target],
+    wrong ? { WRONG: wrong } : {},
+  );
+  const read = (f: string) => bash('cat "$1" 2>/dev/null || true', [`${run}/${f}`]).stdout;
+  return { status: r.status, log: read('log'), reason: read('fail').trim(), run };
+}
+
+describe('image_write (step 5): one inflate, hashed while written', () => {
+  let plain = '';
+  beforeAll(() => {
+    plain = image('write');
+  });
+  const sha = (f: string) => bash('sha256sum <"$1"', [f]).stdout.split(' ')[0];
+  const raw = () => bash('gzip -dc "$1" | sha256sum', [plain]).stdout.split(' ')[0];
+
+  it('writes the image, first MiB last, and checks the stream it wrote against the raw size and sha256', () => {
+    const target = `${tmp.dir}/disk-ok.img`;
+    bash('truncate -s 40M "$1"', [target]);
+    const r = write(plain, target);
+    expect(r.status, r.reason).toBe(0);
+    expect(sha(target)).toBe(raw());
+    expect(r.log).toMatch(/write: the stream written is 41943040 bytes with sha256 [0-9a-f]{64}, the image's/);
+    expect(r.log).toMatch(/\+ gzip -dc .* \| tee \(sha256\) \| dd/);
+    expect(existsSync(`${r.run}/stream.fifo`)).toBe(false);
+  });
+
+  it('a stream that hashes otherwise stops before the partition table is written', () => {
+    const target = `${tmp.dir}/disk-bad.img`;
+    bash('truncate -s 40M "$1"', [target]);
+    const r = write(plain, target, 'f'.repeat(64));
+    expect(r.status).toBe(1);
+    expect(r.reason).toMatch(
+      new RegExp(
+        `^the OS image inflated to other bytes while writing \\(41943040 bytes, sha256 [0-9a-f]{64}; expected 41943040, f{64}\\); ${target} was erased and has no partition table; rewrite the install media$`,
+      ),
+    );
+    // the first MiB (MBR and GPT) was never written: the disk does not look partitioned
+    expect(bash('head -c 1048576 "$1" | tr -d "\\0" | wc -c', [target]).stdout.trim()).toBe('0');
+    expect(bash('tail -c +1048577 "$1" | sha256sum', [target]).stdout).toBe(
+      bash('gzip -dc "$1" | tail -c +1048577 | sha256sum', [plain]).stdout,
+    );
   });
 });
