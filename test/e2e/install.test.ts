@@ -9,7 +9,7 @@ import { silent } from '../../src/progress.js';
 import { shellAssignments, type ShellValue } from '../../src/render/shell.js';
 import { createDisk, createOvmfVars, qemuEscape, startVm, stopAllVms, type TargetDisk } from '../helpers/qemu.js';
 import { HASH, KEY, validEnv } from '../unit/installer/install-env.js';
-import { debugfsCat, extractPartition, fileSha, sh } from '../helpers/disk-image.js';
+import { debugfsCat, extractPartition, fileSha, sh, stepDurations } from '../helpers/disk-image.js';
 import { buildFixtureIso } from '../helpers/iso.js';
 
 const fx = inject('fixtures');
@@ -60,18 +60,6 @@ const partitions = (file: string): string[] =>
     .split('\n')
     .filter((l) => l.includes(' : start='))
     .map((l) => l.replace(/^\S+ : /, ''));
-
-/** "step 5 (write the OS image) 12 s, ..." from the installer log's time-stamped step lines. */
-function stepDurations(log: string): string {
-  const steps = [...log.matchAll(/^(\S+ \S+) MAKE-ISO-INSTALLER: (?:step (\d+)\/\d+: (.*)|SUCCESS)/gm)].map((m) => ({
-    at: Date.parse(`${m[1]}Z`),
-    name: m[2] ? `${m[2]} ${m[3]}` : 'end',
-  }));
-  return steps
-    .slice(0, -1)
-    .map((s, i) => `${s.name} ${Math.round(((steps[i + 1]?.at ?? s.at) - s.at) / 1000)} s`)
-    .join(', ');
-}
 
 /** The installed disk holds the image's partitions and the answers in its rootfs; returns the installer log. */
 function expectInstalled(disk: string): string {

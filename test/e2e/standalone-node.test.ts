@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { installedLog, stepDurations } from '../helpers/disk-image.js';
 import { ensureEmtOs, type EmtOs } from '../helpers/emt-os.js';
 import { buildFixtureIso } from '../helpers/iso.js';
 import { freePort, sshClient } from '../helpers/ssh.js';
@@ -161,6 +162,7 @@ describe('Standalone Node on the EMT-shaped OS image', () => {
     expect(installer.serialLog()).toMatch(/edge_persistent: grown from \d+ MiB to \d+ MiB/);
     await installer.waitForExit(2 * 60_000);
     timings.push(`install: SUCCESS at ${(done.elapsedMs / 1000).toFixed(0)} s`);
+    timings.push(`installer steps: ${stepDurations(installedLog(disk, join(dir, 'rootfs.img')))}`);
 
     const first = await bootInstalled('first boot', disk, vars);
     checkNode(first.vm, first.port, 1);

@@ -27,3 +27,20 @@ export function extractPartition(disk: string, name: string, out: string): strin
 
 /** A file of an ext2/3/4 file system image, read with debugfs ('' when it is missing). */
 export const debugfsCat = (fs: string, path: string): string => sh('debugfs -R "cat $2" "$1" 2>/dev/null', fs, path);
+
+/** "5 write the OS image 12 s, ..." from the installer log's time-stamped step lines (to SUCCESS). */
+export function stepDurations(log: string): string {
+  const steps = [...log.matchAll(/^(\S+ \S+) MAKE-ISO-INSTALLER: (?:step (\d+)\/\d+: (.*)|SUCCESS)/gm)].map((m) => ({
+    at: Date.parse(`${m[1]}Z`),
+    name: m[2] ? `${m[2]} ${m[3]}` : 'end',
+  }));
+  return steps
+    .slice(0, -1)
+    .map((s, i) => `${s.name} ${Math.round(((steps[i + 1]?.at ?? s.at) - s.at) / 1000)} s`)
+    .join(', ');
+}
+
+/** The installer's log as it copied it into the installed disk's rootfs (step 10). */
+export function installedLog(disk: string, scratch: string): string {
+  return debugfsCat(extractPartition(disk, 'rootfs', scratch), '/var/log/make-iso-installer.log');
+}
