@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the OS image on the media (sha256 of the .raw.gz; the raw size, sha256 and ext4 features
 # from the build's probe, else from one decompression) before any disk is touched, streams it onto
-# the chosen disk while hashing the stream (first MiB last, so a half-written disk never looks
+# the chosen disk in the one decompression of the install (first MiB last, so a half-written disk never looks
 # bootable), reads the written bytes back to compare, and finds partitions by label.
 # shellcheck disable=SC2034 # globals set here are read by installer.sh and the other libraries
 
@@ -178,11 +178,12 @@ image_check_filesystems() {
   return 0
 }
 
-# image_progress: read dd's status=progress output (\r separated), keep it in the log and show a
-# line on the console every 15 seconds.
+# image_progress FILE: read dd's status=progress output (\r separated), keep it in the log, show a
+# line on the console every 15 seconds, and leave dd's final statistics in FILE.
 image_progress() {
-  local chunk next=$((SECONDS + 15))
+  local file=$1 chunk last='' next=$((SECONDS + 15))
   while IFS= read -r -d $'\r' chunk || [[ -n $chunk ]]; do
+    last=$chunk
     chunk=${chunk//$'\n'/ }
     log "dd: ${chunk}"
     if ((SECONDS >= next)); then
@@ -190,6 +191,7 @@ image_progress() {
       next=$((SECONDS + 15))
     fi
   done
+  printf '%s\n' "$last" >"$file"
 }
 
 # image_release_holders DISK: deactivate LVM volume groups on DISK (auto-activated by the live
@@ -205,45 +207,39 @@ image_release_holders() {
 }
 
 # image_write DISK RUN_DIR: clear DISK's signatures, then stream the image onto it with direct I/O
-# in one decompression, hashing the stream as it is written (tee to a second process, so it runs on
-# another core), and write the first MiB (partition table) last, only once the stream's size and
-# sha256 are the image's.
+# in the install's one decompression (gzip checks the stream's CRC at its end), and write the
+# first MiB (partition table) last, only once the whole stream was written and has the image's raw
+# size. Step 6 reads the disk back against the raw sha256.
 image_write() {
-  local disk=$1 run_dir=$2 first=$2/first-mib fifo=$2/stream.fifo hasher
+  local disk=$1 run_dir=$2 first=$2/first-mib stats=$2/write.stats bytes
   guard_write "$disk"
   image_release_holders "$disk"
   WRITE_STARTED=1
   run wipefs -a -- "$disk" || die "cannot clear the old signatures on ${disk} (is it in use?)"
-  rm -f -- "$fifo" "$run_dir/stream.sha256" "$run_dir/stream.err"
-  mkfifo -m 600 -- "$fifo" || die "cannot make the fifo ${fifo}"
-  (dd if="$fifo" bs=4M iflag=fullblock 2>"$run_dir/stream.err" | sha256sum >"$run_dir/stream.sha256") &
-  hasher=$!
-  log "+ gzip -dc ${IMAGE_PATH} | tee (sha256) | dd (first MiB to ${first}, the rest to ${disk} at 1 MiB)"
-  if ! gzip -dc -- "$IMAGE_PATH" | tee -- "$fifo" | {
+  rm -f -- "$stats"
+  log "+ gzip -dc ${IMAGE_PATH} | dd (first MiB to ${first}, the rest to ${disk} at 1 MiB)"
+  if ! gzip -dc -- "$IMAGE_PATH" | {
     dd of="$first" bs=1M count=1 iflag=fullblock status=none &&
-      dd of="$disk" bs=4M seek=1048576 oflag=seek_bytes,direct conv=fsync,notrunc iflag=fullblock status=progress 2> >(image_progress)
+      image_write_rest "$disk" "$stats"
   }; then
-    wait "$hasher" || true
     die "writing the OS image to ${disk} failed (see the log)"
   fi
-  wait "$hasher" || die "cannot hash the OS image while writing it (see the log)"
-  rm -f -- "$fifo"
-  image_check_stream "$disk" "$run_dir"
+  bytes=$(image_dd_bytes "$stats") || die "cannot tell how many bytes of the OS image were written"
+  bytes=$((bytes + 1048576))
+  ((bytes == IMAGE_RAW_BYTES)) ||
+    die "the OS image inflated to ${bytes} bytes while writing, not ${IMAGE_RAW_BYTES}; ${disk} was erased and has no partition table; rewrite the install media"
+  log "write: ${bytes} bytes written, the image's raw size"
   run dd if="$first" of="$disk" bs=1M count=1 oflag=direct conv=fsync,notrunc status=none ||
     die "writing the first MiB of the OS image to ${disk} failed"
   run sync
 }
 
-# image_check_stream DISK RUN_DIR: the stream just written has the image's raw size and sha256
-# (step 3's, or the build's); otherwise stop before the partition table is written.
-image_check_stream() {
-  local disk=$1 run_dir=$2 bytes sha
-  bytes=$(image_dd_bytes "$run_dir/stream.err") || die "cannot tell how many bytes of the OS image were written"
-  read -r sha _ <"$run_dir/stream.sha256" || sha=''
-  if [[ $bytes != "$IMAGE_RAW_BYTES" || $sha != "$IMAGE_RAW_SHA256" ]]; then
-    die "the OS image inflated to other bytes while writing (${bytes} bytes, sha256 ${sha:-none}; expected ${IMAGE_RAW_BYTES}, ${IMAGE_RAW_SHA256}); ${disk} was erased and has no partition table; rewrite the install media"
-  fi
-  log "write: the stream written is ${bytes} bytes with sha256 ${sha}, the image's"
+# image_write_rest DISK STATS: stdin from 1 MiB on onto DISK at 1 MiB; dd's final statistics in STATS
+# (dd writes nothing on stdout: its stderr goes down the pipe to the progress reader, which has
+# finished when this returns).
+image_write_rest() {
+  dd of="$1" bs=4M seek=1048576 oflag=seek_bytes,direct conv=fsync,notrunc iflag=fullblock status=progress 2>&1 |
+    image_progress "$2"
 }
 
 # image_reread DISK: make the kernel (and udev, where it runs) see the new partition table.
