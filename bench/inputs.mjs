@@ -16,12 +16,13 @@ import {
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-const GENERATOR_VERSION = 'v1';
+const GENERATOR_VERSION = 'v2'; // v2: named partitions and an ext4 rootfs (the build's probe reads it)
 const MiB = 1024 * 1024;
 const root = resolve(import.meta.dirname, '..');
 
@@ -87,27 +88,69 @@ function makeLargerBootkit(fixtureBuild, dir, factor) {
 }
 
 /**
- * An OS image of `gib` GiB raw: a GPT disk (ESP, rootfs, persistent) that is 3/8 data (half
- * random, half text) and 5/8 zeros, like a filesystem image with free space; pigz -6.
+ * An OS image of `gib` GiB raw: a GPT disk (esp, rootfs, edge_persistent, named as EMT names
+ * them) that is 3/8 data (half random, half text) and 5/8 zeros, like a filesystem image with
+ * free space; pigz -6. The rootfs is a real ext4 (mkfs.ext4 -d, its data as 1 MiB files) because
+ * the build's probe opens it with debugfs; esp and edge_persistent hold the data pattern raw,
+ * without a file system (the probe only reads their superblock magic). Needs mkfs.ext4, sgdisk, pigz.
  */
 function makeOsImage(dir, gib) {
   const out = join(dir, `os-${gib}g.raw.gz`);
   if (existsSync(out)) return out;
   const raw = join(dir, `os-${gib}g.raw`);
+  const tree = join(dir, `os-${gib}g.tree`);
   const size = gib * 1024 * MiB;
   rmSync(raw, { force: true });
+  rmSync(tree, { recursive: true, force: true });
   closeSync(openSync(raw, 'w'));
   execFileSync('truncate', ['-s', String(size), raw]);
+  // rootfs 60% of what follows the esp (sgdisk reads "+60%" as 60 sectors: sizes in MiB)
+  const rootMiB = Math.floor(((size / MiB - 102) * 0.6) / 4) * 4;
+  const parts = ['1:2048:+100M', `2:0:+${rootMiB}M`, '3:0:0'];
+  const names = ['1:esp', '2:rootfs', '3:edge_persistent'];
   execFileSync(
     'sgdisk',
-    ['-n', '1:2048:+100M', '-t', '1:ef00', '-n', '2:0:+60%', '-t', '2:8300', '-n', '3:0:0', '-t', '3:8300', raw],
+    [
+      ...parts.flatMap((p) => ['-n', p]),
+      '-t',
+      '1:ef00',
+      '-t',
+      '2:8300',
+      '-t',
+      '3:8300',
+      ...names.flatMap((n) => ['-c', n]),
+      raw,
+    ],
     { stdio: 'ignore' },
   );
+  const table = JSON.parse(execFileSync('sfdisk', ['--json', raw], { encoding: 'utf8' })).partitiontable.partitions;
+  const span = (i) => ({ from: table[i].start * 512, to: (table[i].start + table[i].size) * 512 });
+  // the data pattern, per 16 MiB: 3 random MiB, 3 text MiB, 10 zero MiB
+  const pattern = (from, to, put) => {
+    for (let off = from + 16 * MiB, i = 0; off + 16 * MiB < to; off += 16 * MiB, i++) {
+      for (let k = 0; k < 3; k++) put(block('random', i * 3 + k), off + k * MiB, `r${i}-${k}`);
+      for (let k = 0; k < 3; k++) put(block('text', i * 3 + k), off + (3 + k) * MiB, `t${i}-${k}`);
+    }
+  };
+  const root = span(1);
+  mkdirSync(join(tree, 'data'), { recursive: true });
+  mkdirSync(join(tree, 'etc'));
+  writeFileSync(join(tree, 'etc', 'hostname'), 'bench\n');
+  // the rootfs's share of the data as files, leaving room for ext4's own metadata
+  pattern(root.from, root.to - 32 * MiB, (buf, _at, name) => writeFileSync(join(tree, 'data', name), buf));
+  execFileSync(
+    'mkfs.ext4',
+    ['-q', '-F', '-E', `offset=${root.from}`, '-d', tree, raw, `${(root.to - root.from) / 1024}k`],
+    {
+      stdio: 'ignore',
+    },
+  );
+  rmSync(tree, { recursive: true, force: true });
   const fd = openSync(raw, 'r+');
   try {
-    for (let off = 16 * MiB, i = 0; off + 16 * MiB < size; off += 16 * MiB, i++) {
-      for (let k = 0; k < 3; k++) writeSync(fd, block('random', i * 3 + k), 0, MiB, off + k * MiB);
-      for (let k = 0; k < 3; k++) writeSync(fd, block('text', i * 3 + k), 0, MiB, off + (3 + k) * MiB);
+    for (const i of [0, 2]) {
+      const { from, to } = span(i);
+      pattern(from, to, (buf, at) => writeSync(fd, buf, 0, MiB, at));
     }
   } finally {
     closeSync(fd);
