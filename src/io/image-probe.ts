@@ -170,7 +170,7 @@ async function writeRange(
 }
 
 /** Copies the bytes of `chunk` (at disk offset `at`) that fall in [from, from + into.length) into `into`. */
-export function copyRange(chunk: Buffer, at: number, from: number, into: Buffer): void {
+function copyRange(chunk: Buffer, at: number, from: number, into: Buffer): void {
   const lo = Math.max(at, from);
   const hi = Math.min(at + chunk.length, from + into.length);
   if (lo < hi) chunk.copy(into, lo - from, lo - at, hi - at);
@@ -302,16 +302,9 @@ const KNOWN_INCOMPAT = 0x3ffff;
  * read (named from the superblock's incompat flags). Such a file system fails on the node too
  * (the installer's step 3 refuses features Linux cannot mount), so the build says so now.
  */
-async function unreadableRootfs(image: string, fs: string): Promise<string> {
-  const sb = Buffer.alloc(1024);
-  const fh = await open(fs, 'r');
-  try {
-    await fh.read(sb, 0, 1024, 1024);
-  } finally {
-    await fh.close();
-  }
-  if (sb.readUInt16LE(56) !== 0xef53) return `the rootfs partition of the OS image ${image} is not an ext4 file system`;
-  const incompat = sb.readUInt32LE(0x60);
+function unreadableRootfs(image: string, rootfs: Ext4Features | undefined): string {
+  if (!rootfs) return `the rootfs partition of the OS image ${image} is not an ext4 file system`;
+  const { incompat } = rootfs;
   const names = UNREADABLE_INCOMPAT.filter(([bit]) => incompat & bit).map(([, n]) => n);
   if (incompat & ~KNOWN_INCOMPAT) names.push(`unknown flags 0x${(incompat & ~KNOWN_INCOMPAT).toString(16)}`);
   const which = names.length > 0 ? names.join(', ') : `incompat flags 0x${incompat.toString(16)}`;
@@ -330,7 +323,11 @@ export async function probeOsImage(image: string, signal?: AbortSignal): Promise
       entries.flatMap(([, paths]) => paths),
       signal,
     );
-    if (!found) throw new UserError(await unreadableRootfs(image, fs));
+    if (!found) {
+      // the superblocks were read in the one pass: no need to open the copy again
+      const rootfs = raw.ext4.find((p) => p.start === layout.rootfs.firstLba * SECTOR);
+      throw new UserError(unreadableRootfs(image, rootfs));
+    }
     const has = Object.fromEntries(entries.map(([fact, paths]) => [fact, paths.some((p) => found.has(p))])) as Record<
       ProbedFile,
       boolean
