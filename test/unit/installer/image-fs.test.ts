@@ -42,21 +42,38 @@ interface Probed {
   ext4: string[];
 }
 
-/** Runs image_measure + image_check_filesystems on IMAGE (with PROBED: as install.env gives them); returns status, log and the die reason. */
-function check(img: string, probed?: Probed): { status: number; log: string; reason: string; measured: string } {
+/**
+ * Runs LINES in bash after sourcing the image library for IMG ($1), logging into a fresh run
+ * directory ($2; ARGS follow as $3...); returns the status, the log, the die reason and a reader
+ * of the run directory's files.
+ */
+function imageLib(img: string, lines: string[], env: Record<string, string> = {}, args: string[] = []) {
   const run = `${tmp.dir}/run-${Math.random().toString(36).slice(2)}`;
   const r = bash(
     [
       'set -Eeuo pipefail',
       'source lib/log.sh; source lib/requirements.sh; source lib/image.sh',
       'MI_LOG_FILE=$2/log MI_FAIL_FILE=$2/fail IMAGE_PATH=$1',
-      'MI_IMAGE_EXT4=(); [[ -z ${EXT4:-} ]] || mapfile -t MI_IMAGE_EXT4 <<<"$EXT4"',
       'mkdir -p "$2"; : >"$2/log"; LOG_READY=1',
+      ...lines,
+    ].join('\n'),
+    [img, run, ...args],
+    env,
+  );
+  const read = (f: string) => bash('cat "$1" 2>/dev/null || true', [`${run}/${f}`]).stdout;
+  return { status: r.status, log: read('log'), reason: read('fail').trim(), run, read };
+}
+
+/** Runs image_measure + image_check_filesystems on IMAGE (with PROBED: as install.env gives them); returns status, log, the die reason and the measured size and sha256. */
+function check(img: string, probed?: Probed): { status: number; log: string; reason: string; measured: string } {
+  const r = imageLib(
+    img,
+    [
+      'MI_IMAGE_EXT4=(); [[ -z ${EXT4:-} ]] || mapfile -t MI_IMAGE_EXT4 <<<"$EXT4"',
       'image_measure "$2"',
       'image_check_filesystems "$2"',
       'printf "%s %s\\n" "$IMAGE_RAW_BYTES" "$IMAGE_RAW_SHA256" >"$2/measured"',
-    ].join('\n'),
-    [img, run],
+    ],
     {
       MI_TEST_NO_KERNEL_CHECK: '1',
       ...(probed
@@ -64,8 +81,7 @@ function check(img: string, probed?: Probed): { status: number; log: string; rea
         : {}),
     },
   );
-  const read = (f: string) => bash('cat "$1" 2>/dev/null || true', [`${run}/${f}`]).stdout;
-  return { status: r.status, log: read('log'), reason: read('fail').trim(), measured: read('measured').trim() };
+  return { status: r.status, log: r.log, reason: r.reason, measured: r.read('measured').trim() };
 }
 
 /** The install.env values of the build's probe of IMG (rendered as the build renders them). */
@@ -155,28 +171,18 @@ describe('image_check_filesystems (step 3)', () => {
 });
 
 /** Runs image_measure then image_write onto the regular file TARGET (guard_write stubbed: no loop device here), with IMAGE_RAW_BYTES replaced by WRONG when given. */
-function write(
-  img: string,
-  target: string,
-  wrong?: string,
-): { status: number; log: string; reason: string; run: string } {
-  const run = `${tmp.dir}/write-${Math.random().toString(36).slice(2)}`;
-  const r = bash(
+function write(img: string, target: string, wrong?: string) {
+  return imageLib(
+    img,
     [
-      'set -Eeuo pipefail',
-      'source lib/log.sh; source lib/requirements.sh; source lib/image.sh',
       'guard_write() { :; }',
-      'MI_LOG_FILE=$2/log MI_FAIL_FILE=$2/fail IMAGE_PATH=$1',
-      'mkdir -p "$2"; : >"$2/log"; LOG_READY=1',
       'image_measure "$2"',
       '[[ -z ${WRONG:-} ]] || IMAGE_RAW_BYTES=$WRONG',
       'image_write "$3" "$2"',
-    ].join('\n'),
-    [img, run, target],
+    ],
     wrong ? { WRONG: wrong } : {},
+    [target],
   );
-  const read = (f: string) => bash('cat "$1" 2>/dev/null || true', [`${run}/${f}`]).stdout;
-  return { status: r.status, log: read('log'), reason: read('fail').trim(), run };
 }
 
 describe('image_write (step 5): the one inflate of the install', () => {
