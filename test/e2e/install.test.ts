@@ -10,14 +10,15 @@ import { shellAssignments, type ShellValue } from '../../src/render/shell.js';
 import { createDisk, createOvmfVars, qemuEscape, startVm, stopAllVms, type TargetDisk } from '../helpers/qemu.js';
 import { HASH, KEY, validEnv } from '../unit/installer/install-env.js';
 import { debugfsCat, extractPartition, fileSha, sh, stepDurations } from '../helpers/disk-image.js';
-import { buildFixtureIso } from '../helpers/iso.js';
+import {
+  BOOT_BUDGET_MS,
+  INSTALL_BUDGET_MS,
+  INSTALL_RESULT as OK,
+  VM_HARD_LIMIT_MS,
+  buildFixtureIso,
+} from '../helpers/iso.js';
 
 const fx = inject('fixtures');
-// Field notes: ~60 s from power-on to multi-user.target under TCG; x3 for a busy machine.
-const BOOT_BUDGET_MS = 4 * 60_000;
-const INSTALL_BUDGET_MS = 6 * 60_000;
-const VM_HARD_LIMIT_MS = 14 * 60_000;
-const OK = /MAKE-ISO-INSTALLER: (SUCCESS|FAILED): .*/;
 
 let dir = '';
 let iso = '';

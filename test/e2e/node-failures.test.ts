@@ -9,17 +9,19 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
 import { cleanSerial, createDisk, qemuEscape, startVm, stopAllVms, type TargetDisk, type Vm } from '../helpers/qemu.js';
 import { extractPartition, fileSha, sh } from '../helpers/disk-image.js';
-import { buildFixtureIso } from '../helpers/iso.js';
+import {
+  BOOT_BUDGET_MS,
+  INSTALL_BUDGET_MS,
+  INSTALL_RESULT as RESULT,
+  VM_HARD_LIMIT_MS,
+  buildFixtureIso,
+  installFromCd,
+} from '../helpers/iso.js';
 
 const fx = inject('fixtures');
-// Field notes: ~60 s from power-on to multi-user.target under TCG; x3 for a busy machine.
-const BOOT_BUDGET_MS = 4 * 60_000;
-const INSTALL_BUDGET_MS = 6 * 60_000;
-const VM_HARD_LIMIT_MS = 14 * 60_000;
-const RESULT = /MAKE-ISO-INSTALLER: (SUCCESS|FAILED): .*/;
 /** How long a failed install is watched for a reboot or power-off that must not come. */
 const NO_REBOOT_WATCH_MS = 10_000;
 
@@ -49,24 +51,8 @@ async function iso(
 }
 
 /** Boots ISO from the CD with these disks (BIOS) and waits for the SUCCESS or FAILED line. */
-async function install(
-  name: string,
-  isoPath: string,
-  disks: TargetDisk[],
-  extraArgs: string[] = [],
-): Promise<{ vm: Vm; line: string }> {
-  const vm = await startVm({
-    name,
-    firmware: 'bios',
-    media: { kind: 'cdrom', iso: isoPath },
-    disks,
-    serialLog: join(dir, `${name.replace(/\W+/g, '-')}.serial.log`),
-    timeoutMs: VM_HARD_LIMIT_MS,
-    extraArgs,
-  });
-  const done = await vm.waitFor(RESULT, BOOT_BUDGET_MS + INSTALL_BUDGET_MS);
-  return { vm, line: done.line };
-}
+const install = (ctx: TestContext, name: string, isoPath: string, disks: TargetDisk[]) =>
+  installFromCd(ctx, { name, iso: isoPath, dir, disks });
 
 /**
  * A failed install: no reboot or power-off follows, the installer ran once, the log is printed on
@@ -150,10 +136,10 @@ afterAll(async () => {
 });
 
 describe('the node fails safely in QEMU', () => {
-  it('the only disk is smaller than the image: FAILED at step 4, disk untouched', async () => {
+  it('the only disk is smaller than the image: FAILED at step 4, disk untouched', async (ctx) => {
     const small = await createDisk(join(dir, 'small.img'), 64 / 1024);
     const before = fileSha(small);
-    const { vm, line } = await install('disk too small', plainIso, [
+    const { vm, line } = await install(ctx, 'disk too small', plainIso, [
       { path: small, bus: 'nvme', serial: 'NVME-SMALL' },
     ]);
     const serial = await expectFailedCleanly(
@@ -165,7 +151,7 @@ describe('the node fails safely in QEMU', () => {
     expect(fileSha(small)).toBe(before);
   });
 
-  it("the image's bytes are damaged on the media (install.env's sha256 is right): FAILED at step 3, disk untouched", async () => {
+  it("the image's bytes are damaged on the media (install.env's sha256 is right): FAILED at step 3, disk untouched", async (ctx) => {
     // flip 16 bytes in the middle of images/os-image.raw.gz inside a copy of a good ISO
     const bad = join(dir, 'damaged.iso');
     await copyFile(plainIso, bad);
@@ -176,7 +162,7 @@ describe('the node fails safely in QEMU', () => {
     sh('head -c 16 /dev/urandom | dd of="$1" bs=1 seek="$2" conv=notrunc status=none', bad, String(offset));
     const nvme = await createDisk(join(dir, 'damaged-nvme.img'), 1);
     const before = fileSha(nvme);
-    const { vm, line } = await install('damaged image bytes', bad, [
+    const { vm, line } = await install(ctx, 'damaged image bytes', bad, [
       { path: nvme, bus: 'nvme', serial: 'NVME-TARGET' },
     ]);
     await expectFailedCleanly(
@@ -187,7 +173,7 @@ describe('the node fails safely in QEMU', () => {
     expect(fileSha(nvme)).toBe(before);
   });
 
-  it('the image rootfs uses an ext4 feature Linux cannot mount: the build refuses it; an unprobed ISO FAILs at step 3 (before writing), disk untouched', async () => {
+  it('the image rootfs uses an ext4 feature Linux cannot mount: the build refuses it; an unprobed ISO FAILs at step 3 (before writing), disk untouched', async (ctx) => {
     // the fixture image with the (never supported) compression feature set on its rootfs
     const work = join(dir, 'nofs');
     await mkdir(work);
@@ -221,7 +207,7 @@ describe('the node fails safely in QEMU', () => {
     const nofsIso = await iso('nofs', {}, join(work, 'os-image.raw.gz'), true);
     const nvme = await createDisk(join(dir, 'nofs-nvme.img'), 1);
     const before = fileSha(nvme);
-    const r = await install('unmountable rootfs', nofsIso, [{ path: nvme, bus: 'nvme', serial: 'NVME-TARGET' }]);
+    const r = await install(ctx, 'unmountable rootfs', nofsIso, [{ path: nvme, bus: 'nvme', serial: 'NVME-TARGET' }]);
     await expectFailedCleanly(
       r.vm,
       r.line,
@@ -233,12 +219,12 @@ describe('the node fails safely in QEMU', () => {
   describe('reinstall next to an old disk', () => {
     let installedNvme = '';
 
-    it('an old disk with the same EMT partition labels: installs on the new disk, finds its partitions there, old disk untouched', async () => {
+    it('an old disk with the same EMT partition labels: installs on the new disk, finds its partitions there, old disk untouched', async (ctx) => {
       const old = await createDisk(join(dir, 'old-sata.img'), 1);
       sh('dd if="$1" of="$2" bs=1M conv=notrunc,sparse status=none', osRaw, old);
       const before = fileSha(old);
       installedNvme = await createDisk(join(dir, 'new-nvme.img'), 3);
-      const { vm, line } = await install('old disk with the same labels', lvmIso, [
+      const { vm, line } = await install(ctx, 'old disk with the same labels', lvmIso, [
         { path: old, bus: 'sata', serial: 'SATA-OLD' },
         { path: installedNvme, bus: 'nvme', serial: 'NVME-NEW' },
       ]);
@@ -254,12 +240,12 @@ describe('the node fails safely in QEMU', () => {
       expect(ptType(installedNvme)).toBe('gpt');
     });
 
-    it('a stale volume group lvmvg on another disk, LVM asked for: FAILED at step 4 (before writing), both disks untouched', async () => {
+    it('a stale volume group lvmvg on another disk, LVM asked for: FAILED at step 4 (before writing), both disks untouched', async (ctx) => {
       if (!installedNvme) throw new Error('needs the disk installed by the previous case');
       const blank = await createDisk(join(dir, 'blank-nvme.img'), 3);
       const beforeOld = fileSha(installedNvme);
       const beforeNew = fileSha(blank);
-      const { vm, line } = await install('stale lvmvg on another disk', lvmIso, [
+      const { vm, line } = await install(ctx, 'stale lvmvg on another disk', lvmIso, [
         { path: installedNvme, bus: 'sata', serial: 'SATA-OLD-LVM' },
         { path: blank, bus: 'nvme', serial: 'NVME-NEW' },
       ]);
